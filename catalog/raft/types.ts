@@ -61,3 +61,42 @@ export interface Snapshot {
 }
 
 export const emptyHardState = (): HardState => ({ term: 0, vote: '', commit: 0 });
+
+/** Everything a server has on stable storage, as read back at start-up. */
+export interface PersistedState {
+  hardState: HardState;
+  /** Latest snapshot, if any; `entries` then start at `snapshot.meta.index + 1`. */
+  snapshot: Snapshot | undefined;
+  entries: Entry[];
+}
+
+/**
+ * Stable storage for one Raft server. Implementations: in-memory (dev mode, simulation)
+ * and the segmented WAL with a snapshot store. Every method resolves only once its effect
+ * is durable; the driver calls them one at a time (never concurrently).
+ */
+export interface RaftStorage {
+  load(): Promise<PersistedState>;
+  /**
+   * Appends `entries` (if the first one's index is at or below the last stored index, the
+   * stored suffix from that index on is replaced) and records `hardState` when given.
+   * One call is one durable batch (group commit: one fsync).
+   */
+  save(hardState: HardState | undefined, entries: Entry[]): Promise<void>;
+  /** Stores `snapshot` durably and drops every log entry at or below its index. */
+  saveSnapshot(snapshot: Snapshot): Promise<void>;
+  /** Drops log entries with index <= `upTo` (the snapshot already covers them). */
+  compact(upTo: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Message delivery between servers. Messages are plain objects with `from` and `to` ids. */
+export interface RaftTransport<M extends { from: string; to: string }> {
+  /** Best effort, never throws; a lost message is Raft's problem, not the caller's. */
+  send(msg: M): void;
+  /** Sets (or replaces) the address used to reach node `id`. */
+  setPeer(id: string, address: string): void;
+  removePeer(id: string): void;
+  onMessage(handler: (msg: M) => void): void;
+  close(): Promise<void>;
+}
