@@ -1,0 +1,78 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Logger } from '../runtime/logger.js';
+import type { RuntimeConfig } from '../config/config.js';
+import { HttpError, MethodNotAllowedError, NotFoundError } from './errors.js';
+import { agentRoutes } from './routes/agent.js';
+import { statusRoutes } from './routes/status.js';
+
+/** What the HTTP API reads from the running agent. Everything is injected; the app opens nothing. */
+export interface HttpDeps {
+  config: RuntimeConfig;
+  nodeId: string;
+  version: string;
+  logger: Logger;
+  /** Raft view: the leader's server address ("ip:port", "" when none) and the voters' addresses. */
+  status: {
+    leader(): Promise<string> | string;
+    peers(): Promise<string[]> | string[];
+  };
+}
+
+/** Shape every route module follows: it adds its routes to the shared router. */
+export type RouteModule = (router: Router, deps: HttpDeps) => void;
+
+/**
+ * Builds the koa app for the HTTP API. It never listens: the agent passes `app.callback()`
+ * to its own server, and tests call the callback directly.
+ */
+export function createHttpApp(deps: HttpDeps): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  const log = deps.logger.child({ component: 'http' });
+  const router = new Router();
+
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new NotFoundError();
+    } catch (err) {
+      if (err instanceof HttpError) {
+        ctx.status = err.status;
+        for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
+        ctx.type = 'text/plain; charset=utf-8';
+        ctx.body = err.message;
+      } else {
+        log.error({ err, method: ctx.method, url: ctx.url }, 'request failed');
+        ctx.status = 500;
+        ctx.type = 'text/plain; charset=utf-8';
+        ctx.body = err instanceof Error ? err.message : String(err);
+      }
+    }
+  });
+
+  for (const mod of [agentRoutes, statusRoutes]) mod(router, deps);
+
+  app.use(router.routes());
+  app.use(async (ctx) => {
+    const { path: matched } = router.match(ctx.path, ctx.method);
+    const allowed = new Set<string>();
+    for (const layer of matched) for (const m of layer.methods) allowed.add(m);
+    if (allowed.size === 0) throw new NotFoundError();
+    allowed.add('OPTIONS');
+    if (ctx.method === 'OPTIONS') {
+      ctx.set('Allow', [...allowed].join(','));
+      ctx.status = 200;
+      ctx.body = '';
+      return;
+    }
+    throw new MethodNotAllowedError(ctx.method, [...allowed]);
+  });
+  return app;
+}
+
+/** Writes a JSON body; `?pretty` indents it like Consul's. */
+export function sendJson(ctx: Koa.Context, value: unknown): void {
+  ctx.type = 'application/json';
+  ctx.body = 'pretty' in ctx.query ? JSON.stringify(value, null, 4) : JSON.stringify(value);
+}

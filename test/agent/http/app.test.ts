@@ -1,0 +1,84 @@
+import { expect } from 'chai';
+import { createHttpApp, type HttpDeps } from '../../../agent/http/app.js';
+import { buildConfig } from '../../../agent/config/config.js';
+import { silentLogger } from '../../../agent/runtime/logger.js';
+import { VERSION } from '../../../agent/version.js';
+import { serveApp } from '../../lib/net.js';
+
+function deps(over: Partial<HttpDeps> = {}): HttpDeps {
+  return {
+    config: buildConfig({ dev: true, raw: { node_name: 'web-1', datacenter: 'east' } }),
+    nodeId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
+    version: VERSION,
+    logger: silentLogger(),
+    status: { leader: () => '127.0.0.1:8300', peers: () => ['127.0.0.1:8300'] },
+    ...over,
+  };
+}
+
+describe('http app skeleton', () => {
+  let srv: Awaited<ReturnType<typeof serveApp>>;
+  afterEach(async () => srv?.close());
+
+  it('GET /v1/agent/self reports the agent identity in Consul field names', async () => {
+    srv = await serveApp(createHttpApp(deps()));
+    const res = await fetch(`${srv.url}/v1/agent/self`);
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-type')).to.match(/^application\/json/);
+    const body = (await res.json()) as { Config: Record<string, unknown>; DebugConfig: Record<string, unknown> };
+    expect(body.Config).to.deep.include({
+      Datacenter: 'east',
+      NodeName: 'web-1',
+      NodeID: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
+      Server: true,
+      Version: VERSION,
+    });
+    expect(body.DebugConfig['DevMode']).to.equal(true);
+  });
+
+  it('?pretty indents the JSON', async () => {
+    srv = await serveApp(createHttpApp(deps()));
+    const text = await (await fetch(`${srv.url}/v1/status/peers?pretty`)).text();
+    expect(text).to.equal('[\n    "127.0.0.1:8300"\n]');
+  });
+
+  it('status/leader and status/peers return what the status source says', async () => {
+    srv = await serveApp(createHttpApp(deps({ status: { leader: async () => '', peers: async () => [] } })));
+    expect(await (await fetch(`${srv.url}/v1/status/leader`)).json()).to.equal('');
+    expect(await (await fetch(`${srv.url}/v1/status/peers`)).json()).to.deep.equal([]);
+  });
+
+  it('unknown paths are 404 in plain text, wrong methods 405 with Allow, OPTIONS lists methods', async () => {
+    srv = await serveApp(createHttpApp(deps()));
+    let res = await fetch(`${srv.url}/v1/no/such/thing`);
+    expect(res.status).to.equal(404);
+    expect(res.headers.get('content-type')).to.match(/^text\/plain/);
+    expect(await res.text()).to.equal('404 page not found');
+    res = await fetch(`${srv.url}/v1/status/leader`, { method: 'PUT' });
+    expect(res.status).to.equal(405);
+    expect(await res.text()).to.equal('method PUT not allowed');
+    expect(res.headers.get('allow')).to.contain('GET');
+    res = await fetch(`${srv.url}/v1/agent/self`, { method: 'OPTIONS' });
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('allow')).to.equal('HEAD,GET,OPTIONS');
+  });
+
+  it('an unexpected failure is a 500 with the message, and the app keeps serving', async () => {
+    srv = await serveApp(
+      createHttpApp(
+        deps({
+          status: {
+            leader: () => {
+              throw new Error('rpc: no servers reachable');
+            },
+            peers: () => [],
+          },
+        }),
+      ),
+    );
+    const res = await fetch(`${srv.url}/v1/status/leader`);
+    expect(res.status).to.equal(500);
+    expect(await res.text()).to.equal('rpc: no servers reachable');
+    expect((await fetch(`${srv.url}/v1/status/peers`)).status).to.equal(200);
+  });
+});
