@@ -70,3 +70,33 @@ describe('runtime', () => {
     });
   });
 });
+
+describe('logger', () => {
+  it('writes human lines to a TTY and JSON otherwise, with the component', async () => {
+    const { Writable } = await import('node:stream');
+    const { createLogger } = await import('../../../agent/runtime/logger.js');
+    const sink = (tty: boolean): { s: NodeJS.WritableStream & { isTTY?: boolean }; text: () => string } => {
+      let text = '';
+      const s = Object.assign(
+        new Writable({
+          write(c, _e, cb) {
+            text += String(c);
+            cb();
+          },
+        }),
+        { isTTY: tty },
+      );
+      return { s, text: () => text };
+    };
+    const json = sink(false);
+    createLogger({ destination: json.s }).child({ component: 'raft' }).info('elected');
+    const line = JSON.parse(json.text().trim()) as Record<string, unknown>;
+    expect(line).to.include({ component: 'raft', msg: 'elected', level: 30 });
+    const human = sink(true);
+    createLogger({ destination: human.s }).child({ component: 'raft' }).info('elected');
+    expect(human.text()).to.match(/INFO.*\[raft\] elected/);
+    const quiet = sink(false);
+    createLogger({ destination: quiet.s, level: 'warn' }).info('hidden');
+    expect(quiet.text()).to.equal('');
+  });
+});
