@@ -12,7 +12,7 @@ export type TableName = 'nodes' | 'services' | 'checks';
 export const TABLE_NAMES: readonly TableName[] = ['nodes', 'services', 'checks'];
 
 export interface CatalogTables {
-  /** pk: nameKey(Node). */
+  /** pk: nameKey(Node); index: `id` → lower(ID) ('' for nodes without one). */
   nodes: Table<NodeRow>;
   /** pk: nameKey(Node) NUL ID; indexes: `node` → nameKey(Node), `name` → nameKey(Service). */
   services: Table<ServiceRow>;
@@ -22,7 +22,7 @@ export interface CatalogTables {
 
 export function createTables(): CatalogTables {
   return {
-    nodes: new Table<NodeRow>('nodes', (n) => nameKey(n.Node)),
+    nodes: new Table<NodeRow>('nodes', (n) => nameKey(n.Node), { id: (n) => n.ID.toLowerCase() }),
     services: new Table<ServiceRow>('services', (s) => `${nameKey(s.Node)}\u0000${s.ID}`, {
       node: (s) => nameKey(s.Node),
       name: (s) => nameKey(s.Service),

@@ -55,8 +55,8 @@ export function register(tx: WriteTx, req: RegisterRequest, defaultDatacenter: s
     const id = req.ID ?? '';
     if (id !== '') {
       if (!UUID.test(id)) return `Bad node ID "${id}": must be a UUID`;
-      for (const other of tx.nodes.values()) {
-        if (other.ID.toLowerCase() === id.toLowerCase() && nameKey(other.Node) !== nk) {
+      for (const other of tx.nodes.by('id', id.toLowerCase())) {
+        if (nameKey(other.Node) !== nk) {
           return `node ID "${id}" for node "${req.Node}" aliases existing node "${other.Node}"`;
         }
       }
