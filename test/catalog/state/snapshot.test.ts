@@ -1,45 +1,8 @@
 import { expect } from 'chai';
 import { Packr } from 'msgpackr';
-import { SeededRng } from '../../../agent/runtime/rng.js';
-import { CommandType, type Command } from '../../../catalog/state/commands.js';
 import { SnapshotError } from '../../../catalog/state/errors.js';
 import { StateStore } from '../../../catalog/state/store.js';
-import { applyEncoded, deregisterCmd, registerCmd } from './helpers.js';
-
-/** A seeded random command sequence over a small name space (so updates and deletes collide). */
-function randomCommands(seed: number, count: number): Command[] {
-  const rng = new SeededRng(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)]!;
-  const nodes = ['n1', 'n2', 'N3', 'n4'];
-  const names = ['web', 'api', 'db'];
-  const statuses = ['passing', 'warning', 'critical', 'maintenance', 'bogus'];
-  const out: Command[] = [];
-  for (let i = 0; i < count; i++) {
-    const node = pick(nodes);
-    const r = rng.int(10);
-    if (r < 5) {
-      const name = pick(names);
-      const id = `${name}-${rng.int(2)}`;
-      out.push(registerCmd({
-        Node: node, Address: `10.0.0.${rng.int(4)}`, NodeMeta: rng.int(2) ? { b: 'x', a: String(rng.int(3)) } : {},
-        Service: { ID: id, Service: name, Tags: rng.int(2) ? ['v1'] : ['v2', 'x'], Port: 1000 + rng.int(3) },
-        Checks: [
-          { CheckID: 'serfHealth', Status: pick(statuses) },
-          { CheckID: `${id}-c`, ServiceID: rng.int(8) ? id : 'ghost', Status: pick(statuses) },
-        ],
-      }));
-    } else if (r < 7) {
-      out.push(registerCmd({ Node: node, SkipNodeUpdate: true, Check: { CheckID: 'serfHealth', Status: pick(statuses) } }));
-    } else if (r < 8) {
-      out.push(deregisterCmd({ Node: node, ServiceID: `${pick(names)}-${rng.int(2)}` }));
-    } else if (r < 9) {
-      out.push(deregisterCmd({ Node: node }));
-    } else {
-      out.push({ type: CommandType.Batch, commands: [deregisterCmd({ Node: node, CheckID: 'serfHealth' }), registerCmd({ Node: pick(nodes), Address: '10.1.1.1' })] });
-    }
-  }
-  return out;
-}
+import { applyEncoded, randomCommands } from './helpers.js';
 
 function run(seed: number, count: number): StateStore {
   const s = new StateStore();
