@@ -229,6 +229,16 @@ export class StateStore {
     return { value, index: this.maxIndex('services'), watch: [{ table: 'services' }] };
   }
 
+  /**
+   * Every service instance in CatalogService shape, sorted by node then ID: the rows that
+   * `/v1/catalog/services?filter=` filters before grouping names and tags.
+   */
+  allServiceNodes(): ReadResult<CatalogServiceView[]> {
+    const value: CatalogServiceView[] = [];
+    for (const n of this.sortedNodes()) for (const s of this.nodeServiceRows(nameKey(n.Node))) value.push(catalogServiceView(n, s));
+    return { value, index: this.maxIndex('nodes', 'services'), watch: [{ table: 'nodes' }, { table: 'services' }] };
+  }
+
   /** `/v1/catalog/service/:name`: instances (sorted by node, then ID), optionally by tags. */
   serviceNodes(name: string, q: ServiceQuery = {}): ReadResult<CatalogServiceView[]> {
     const sk = nameKey(name);

@@ -297,6 +297,12 @@ describe('catalog/state reads', () => {
     expect(s.serviceInstances('web', { tags: ['primary'] }).value).to.have.length(1);
   });
 
+  it('allServiceNodes lists every instance in CatalogService shape', () => {
+    const s = cluster();
+    expect(s.allServiceNodes().value.map((x) => `${x.Node}/${x.ServiceID}/${x.ServiceName}`)).to.deep.equal(['n1/web/web', 'n2/db/db', 'n2/web/web', 'n3/web/web']);
+    expect(s.allServiceNodes().index).to.equal(7);
+  });
+
   it('lookupAddress finds nodes and services by IP (PTR)', () => {
     const s = cluster();
     expect(s.lookupAddress('10.0.0.2').value.Nodes.map((n) => n.Node)).to.deep.equal(['n2']);

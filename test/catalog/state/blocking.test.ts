@@ -24,6 +24,7 @@ describe('catalog/state blocking-query contract', () => {
   }
   reads.nodes = (s) => s.nodes();
   reads.services = (s) => s.services();
+  reads.allServiceNodes = (s) => s.allServiceNodes();
   reads['checks any'] = (s) => s.checksInState('any');
   reads['checks critical'] = (s) => s.checksInState('critical');
   reads['address 10.0.0.1'] = (s) => s.lookupAddress('10.0.0.1');
