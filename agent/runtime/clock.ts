@@ -3,21 +3,9 @@
  * see a Clock; drivers turn clock time into ticks. Injecting a {@link ManualClock} makes a
  * whole component deterministic in tests.
  */
-export interface TimerHandle {
-  /** Opaque to callers. */
-  readonly id: number;
-}
+import type { Clock, TimerHandle } from '../../catalog/runtime.js';
 
-export interface Clock {
-  /** Milliseconds since the Unix epoch (wall clock). */
-  now(): number;
-  /** Milliseconds from an arbitrary origin; never goes backwards. */
-  monotonic(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle | undefined): void;
-  setInterval(fn: () => void, ms: number): TimerHandle;
-  clearInterval(handle: TimerHandle | undefined): void;
-}
+export type { Clock, TimerHandle };
 
 /** The real clock: `Date.now`, `performance.now` and Node timers (unref'd never: callers own lifetimes). */
 export class SystemClock implements Clock {

@@ -2,16 +2,9 @@
  * Seeded pseudo-random numbers (sfc32). Every component that needs randomness takes an
  * {@link Rng}, so a simulation replays exactly from its seed.
  */
-export interface Rng {
-  /** Uniform in [0, 1). */
-  next(): number;
-  /** Uniform integer in [0, n). `n` must be a positive integer. */
-  int(n: number): number;
-  /** Shuffles `arr` in place (Fisher–Yates) and returns it. */
-  shuffle<T>(arr: T[]): T[];
-  /** A new independent generator derived from this one. */
-  fork(): Rng;
-}
+import type { Rng } from '../../catalog/runtime.js';
+
+export type { Rng };
 
 function mix32(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
