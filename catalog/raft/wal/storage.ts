@@ -37,6 +37,7 @@ import {
 import { crc32c } from './crc32c.js';
 import { SnapshotCorruptError, WalCorruptError, WalError } from './errors.js';
 import { fsyncDir, writeFileDurable } from './fsutil.js';
+import { lockDataDir } from './lock.js';
 import { ensureMeta } from './meta.js';
 import {
   RECORD_HEADER_SIZE,
@@ -117,6 +118,7 @@ export class FileStorage implements RaftStorage {
   private openedSnapshot: Snapshot | undefined;
   private failure: Error | undefined;
   private closed = false;
+  private unlock: (() => Promise<void>) | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private fsyncs = 0;
   private bytesWritten = 0;
@@ -146,6 +148,7 @@ export class FileStorage implements RaftStorage {
       await s.init();
     } catch (err) {
       await s.tail?.close().catch(() => undefined);
+      await s.unlock?.();
       throw err;
     }
     return s;
@@ -220,6 +223,8 @@ export class FileStorage implements RaftStorage {
       this.closed = true;
       await this.tail?.close();
       this.tail = undefined;
+      await this.unlock?.();
+      this.unlock = undefined;
     });
     this.queue = p.catch(() => undefined);
     return p;
@@ -266,9 +271,11 @@ export class FileStorage implements RaftStorage {
 
   private async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+    this.unlock = await lockDataDir(this.dir);
     await ensureMeta(this.dir, this.opts.nodeId);
     await mkdir(this.walDir, { recursive: true });
     await this.snapshots.init();
+    await fsyncDir(this.dir); // makes newly created wal/ and snapshots/ entries durable
     const names: Array<{ name: string; seq: number; firstIndex: number }> = [];
     let removedTmp = false;
     for (const name of await readdir(this.walDir)) {

@@ -187,6 +187,21 @@ describe('raft wal FileStorage', () => {
     expect((err as Error).message).to.contain('belongs to node "n1"');
   });
 
+  it('locks the data dir against a second opener; a lock left by a dead process is taken over', async () => {
+    await reopen();
+    let err: unknown;
+    await FileStorage.open(dir!, { nodeId: 'n1' }).catch((e: unknown) => (err = e));
+    expect((err as Error).message).to.match(/^raft: wal: data dir .* is already open in this process/);
+    await store!.close();
+    store = undefined;
+    await writeFile(join(dir!, 'LOCK'), `${process.ppid}\n`); // a live process that is not us
+    err = undefined;
+    await FileStorage.open(dir!, { nodeId: 'n1' }).catch((e: unknown) => (err = e));
+    expect((err as Error).message).to.contain(`locked by running process ${process.ppid}`);
+    await writeFile(join(dir!, 'LOCK'), '999999999\n'); // no such pid
+    await reopen();
+  });
+
   it('rejects calls after close()', async () => {
     const s = await reopen();
     await s.close();
