@@ -115,6 +115,22 @@ describe('raft TcpTransport', () => {
     expect(a.t.stats().connects).to.be.at.least(2);
   });
 
+  it('follows a peer to a new address, and stops sending after removePeer', async () => {
+    const a = await make('a');
+    const b1 = await make('b');
+    const b2 = await make('b');
+    a.t.setPeer('b', b1.t.address);
+    a.t.send({ from: 'a', to: 'b', term: 1, seq: 1 });
+    await until(() => b1.got.length === 1, 5000, 'delivery to the first address');
+    a.t.setPeer('b', b2.t.address);
+    a.t.send({ from: 'a', to: 'b', term: 1, seq: 2 });
+    await until(() => b2.got.length === 1, 5000, 'delivery to the new address');
+    expect(b1.got.map((m) => m.seq)).to.deep.equal([1]);
+    a.t.removePeer('b');
+    a.t.send({ from: 'a', to: 'b', term: 1, seq: 3 });
+    expect(a.t.stats().droppedUnknownPeer).to.equal(1);
+  });
+
   it('bounds the send queue of an unreachable peer, dropping the oldest', async () => {
     const a = await make('a', undefined, { sendQueueLimit: 10 });
     a.t.setPeer('ghost', '127.0.0.1:1');
