@@ -1,0 +1,353 @@
+/**
+ * {@link TcpTransport}: the {@link RaftTransport} between servers. Frames are described in
+ * transport-frame.ts.
+ *
+ * Contract:
+ * - One outbound connection per peer, dialled when the peer is set and redialled after it
+ *   drops, with capped exponential backoff (with jitter). Inbound connections (peers
+ *   dialling us) only carry messages towards this node.
+ * - `send()` never throws and never blocks: a message is queued for its peer; a full queue
+ *   drops its oldest message (Raft retransmits). Messages to unknown peers, messages that
+ *   cannot be encoded and messages larger than `maxFrameSize` are dropped. Every drop is
+ *   counted in {@link TcpTransport.stats}.
+ * - Any inbound protocol violation (unknown frame version, frame larger than
+ *   `maxFrameSize`, undecodable body, no Hello first, a message whose `from` is not the
+ *   Hello's node id or whose `to` is not this node) is counted and closes that
+ *   connection. Garbage never throws out of the transport.
+ * - Delivery is at most once and in order per connection; nothing is retried once
+ *   written to a socket.
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { SystemClock, type Clock, type TimerHandle } from '../../agent/runtime/clock.js';
+import { randomRng, type Rng } from '../../agent/runtime/rng.js';
+import { silentLogger } from '../../agent/runtime/logger.js';
+import type { RaftTransport } from './types.js';
+import { FrameKind, FrameParser, encodeFrame, FRAME_PREFIX, type Hello } from './transport-frame.js';
+
+export class TransportError extends Error {
+  override name = 'TransportError';
+}
+
+export interface TcpTransportOptions {
+  /** This node's id: sent in the Hello and required as `to` of inbound messages. */
+  nodeId: string;
+  /** Listen address, default 127.0.0.1; port default 0 (any free port). */
+  host?: string;
+  port?: number;
+  /** Largest accepted frame, bytes after the length prefix. Default 64 MiB (snapshots travel in one message). */
+  maxFrameSize?: number;
+  /** Messages queued per peer while disconnected or backpressured. Default 1024. */
+  sendQueueLimit?: number;
+  /** Reconnect backoff: first delay and cap, ms. Defaults 50 and 5000. */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** An inbound connection that has not sent its Hello within this time is closed. Default 5000 ms. */
+  handshakeTimeoutMs?: number;
+  /** Inbound connections allowed at once. Default 256. */
+  maxInboundConnections?: number;
+  clock?: Clock;
+  rng?: Rng;
+  logger?: Logger;
+}
+
+export interface TransportStats {
+  sent: number;
+  received: number;
+  droppedQueueFull: number;
+  droppedUnknownPeer: number;
+  droppedUnencodable: number;
+  droppedOversize: number;
+  rejectedVersion: number;
+  rejectedOversize: number;
+  rejectedMalformed: number;
+  rejectedMisaddressed: number;
+  connects: number;
+  connectFailures: number;
+}
+
+interface Peer {
+  id: string;
+  host: string;
+  port: number;
+  queue: Buffer[];
+  socket: Socket | undefined;
+  connected: boolean;
+  blocked: boolean;
+  backoffMs: number;
+  timer: TimerHandle | undefined;
+}
+
+/** Splits "host:port" or "[v6]:port". */
+export function parseAddress(address: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new TransportError(`raft: transport: bad address "${address}", want host:port`);
+  return { host: (m[1] ?? m[2]) as string, port };
+}
+
+function isMessageShape(v: unknown): v is { from: string; to: string } {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as { from?: unknown }).from === 'string' && typeof (v as { to?: unknown }).to === 'string';
+}
+
+export class TcpTransport<M extends { from: string; to: string }> implements RaftTransport<M> {
+  private readonly peers = new Map<string, Peer>();
+  private readonly inbound = new Set<Socket>();
+  private handler: ((msg: M) => void) | undefined;
+  private closed = false;
+  private readonly clock: Clock;
+  private readonly rng: Rng;
+  private readonly logger: Logger;
+  private readonly maxFrameSize: number;
+  private readonly queueLimit: number;
+  private readonly backoffInitial: number;
+  private readonly backoffMax: number;
+  private readonly counters: TransportStats = {
+    sent: 0,
+    received: 0,
+    droppedQueueFull: 0,
+    droppedUnknownPeer: 0,
+    droppedUnencodable: 0,
+    droppedOversize: 0,
+    rejectedVersion: 0,
+    rejectedOversize: 0,
+    rejectedMalformed: 0,
+    rejectedMisaddressed: 0,
+    connects: 0,
+    connectFailures: 0,
+  };
+
+  private constructor(
+    private readonly opts: TcpTransportOptions,
+    private readonly server: Server,
+  ) {
+    this.clock = opts.clock ?? new SystemClock();
+    this.rng = opts.rng ?? randomRng();
+    this.logger = (opts.logger ?? silentLogger()).child({ component: 'raft-transport' });
+    this.maxFrameSize = opts.maxFrameSize ?? 64 * 1024 * 1024;
+    this.queueLimit = opts.sendQueueLimit ?? 1024;
+    this.backoffInitial = opts.backoffInitialMs ?? 50;
+    this.backoffMax = opts.backoffMaxMs ?? 5000;
+    server.on('connection', (s) => this.accept(s));
+    server.on('error', (err) => this.logger.error({ err }, 'raft: transport: listener error'));
+  }
+
+  /** Starts listening; resolves once bound. */
+  static async listen<M extends { from: string; to: string }>(opts: TcpTransportOptions): Promise<TcpTransport<M>> {
+    if (!opts.nodeId) throw new TransportError('raft: transport: nodeId is required');
+    const server = createServer({ noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return new TcpTransport<M>(opts, server);
+  }
+
+  /** The bound listen address as "host:port". */
+  get address(): string {
+    const a = this.server.address();
+    if (!a || typeof a === 'string') throw new TransportError('raft: transport: not listening');
+    return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+  }
+
+  get nodeId(): string {
+    return this.opts.nodeId;
+  }
+
+  stats(): TransportStats {
+    return { ...this.counters };
+  }
+
+  onMessage(handler: (msg: M) => void): void {
+    this.handler = handler;
+  }
+
+  send(msg: M): void {
+    if (this.closed) return;
+    const peer = this.peers.get(msg.to);
+    if (!peer) {
+      this.counters.droppedUnknownPeer++;
+      return;
+    }
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(FrameKind.Message, msg);
+    } catch (err) {
+      this.counters.droppedUnencodable++;
+      this.logger.warn({ err, to: msg.to }, 'raft: transport: cannot encode message, dropped');
+      return;
+    }
+    if (frame.length - FRAME_PREFIX > this.maxFrameSize) {
+      this.counters.droppedOversize++;
+      this.logger.warn({ to: msg.to, bytes: frame.length }, 'raft: transport: message larger than maxFrameSize, dropped');
+      return;
+    }
+    peer.queue.push(frame);
+    if (peer.queue.length > this.queueLimit) {
+      peer.queue.shift();
+      this.counters.droppedQueueFull++;
+    }
+    this.flush(peer);
+  }
+
+  setPeer(id: string, address: string): void {
+    if (this.closed) return;
+    const { host, port } = parseAddress(address);
+    const existing = this.peers.get(id);
+    if (existing) {
+      if (existing.host === host && existing.port === port) return;
+      existing.host = host;
+      existing.port = port;
+      this.disconnect(existing);
+      existing.backoffMs = this.backoffInitial;
+      this.dial(existing);
+      return;
+    }
+    const peer: Peer = { id, host, port, queue: [], socket: undefined, connected: false, blocked: false, backoffMs: this.backoffInitial, timer: undefined };
+    this.peers.set(id, peer);
+    this.dial(peer);
+  }
+
+  removePeer(id: string): void {
+    const peer = this.peers.get(id);
+    if (!peer) return;
+    this.peers.delete(id);
+    this.disconnect(peer);
+    peer.queue = [];
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.peers.values()) this.disconnect(p);
+    this.peers.clear();
+    for (const s of this.inbound) s.destroy();
+    this.inbound.clear();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // ---- outbound ---------------------------------------------------------------------
+
+  private dial(peer: Peer): void {
+    if (this.closed || this.peers.get(peer.id) !== peer || peer.socket) return;
+    const socket = connect({ host: peer.host, port: peer.port, noDelay: true });
+    peer.socket = socket;
+    socket.setKeepAlive(true, 10_000);
+    socket.on('connect', () => {
+      this.counters.connects++;
+      peer.connected = true;
+      peer.backoffMs = this.backoffInitial;
+      const hello: Hello = { nodeId: this.opts.nodeId };
+      socket.write(encodeFrame(FrameKind.Hello, hello));
+      this.logger.debug({ peer: peer.id }, 'raft: transport: connected');
+      this.flush(peer);
+    });
+    socket.on('data', () => undefined); // nothing is expected back on an outbound connection
+    socket.on('error', (err) => this.logger.debug({ peer: peer.id, err: err.message }, 'raft: transport: connection error'));
+    socket.on('close', () => {
+      if (peer.socket !== socket) return;
+      if (!peer.connected) this.counters.connectFailures++;
+      peer.socket = undefined;
+      peer.connected = false;
+      peer.blocked = false;
+      this.scheduleRedial(peer);
+    });
+  }
+
+  private scheduleRedial(peer: Peer): void {
+    if (this.closed || this.peers.get(peer.id) !== peer || peer.timer) return;
+    const delay = peer.backoffMs / 2 + this.rng.next() * (peer.backoffMs / 2);
+    peer.backoffMs = Math.min(peer.backoffMs * 2, this.backoffMax);
+    peer.timer = this.clock.setTimeout(() => {
+      peer.timer = undefined;
+      this.dial(peer);
+    }, delay);
+  }
+
+  private disconnect(peer: Peer): void {
+    this.clock.clearTimeout(peer.timer);
+    peer.timer = undefined;
+    const s = peer.socket;
+    peer.socket = undefined;
+    peer.connected = false;
+    peer.blocked = false;
+    s?.destroy();
+  }
+
+  private flush(peer: Peer): void {
+    const socket = peer.socket;
+    if (!socket || !peer.connected || peer.blocked) return;
+    while (peer.queue.length > 0) {
+      const frame = peer.queue.shift() as Buffer;
+      this.counters.sent++;
+      if (!socket.write(frame)) {
+        peer.blocked = true;
+        socket.once('drain', () => {
+          if (peer.socket !== socket) return;
+          peer.blocked = false;
+          this.flush(peer);
+        });
+        return;
+      }
+    }
+  }
+
+  // ---- inbound ----------------------------------------------------------------------
+
+  private accept(socket: Socket): void {
+    if (this.closed || this.inbound.size >= (this.opts.maxInboundConnections ?? 256)) {
+      socket.destroy();
+      return;
+    }
+    this.inbound.add(socket);
+    const parser = new FrameParser(this.maxFrameSize);
+    let peerId: string | undefined;
+    const handshake = this.clock.setTimeout(() => {
+      if (peerId === undefined) this.reject(socket, 'rejectedMalformed', 'no hello before the handshake timeout');
+    }, this.opts.handshakeTimeoutMs ?? 5000);
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.clock.clearTimeout(handshake);
+      this.inbound.delete(socket);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      for (const ev of parser.push(chunk)) {
+        if (socket.destroyed) return;
+        if (ev.type === 'error') {
+          const counter = ev.reason === 'version' ? 'rejectedVersion' : ev.reason === 'oversize' ? 'rejectedOversize' : 'rejectedMalformed';
+          this.reject(socket, counter, ev.detail);
+          return;
+        }
+        if (peerId === undefined) {
+          const hello = ev.body as Partial<Hello> | null;
+          if (ev.kind !== FrameKind.Hello || !hello || typeof hello !== 'object' || typeof hello.nodeId !== 'string' || !hello.nodeId) {
+            this.reject(socket, 'rejectedMalformed', 'first frame is not a valid hello');
+            return;
+          }
+          peerId = hello.nodeId;
+          this.clock.clearTimeout(handshake);
+          continue;
+        }
+        if (ev.kind !== FrameKind.Message || !isMessageShape(ev.body)) {
+          this.reject(socket, 'rejectedMalformed', `frame of kind ${ev.kind} is not a message`);
+          return;
+        }
+        if (ev.body.from !== peerId || ev.body.to !== this.opts.nodeId) {
+          this.reject(socket, 'rejectedMisaddressed', `message from "${ev.body.from}" to "${ev.body.to}" on the connection of "${peerId}"`);
+          return;
+        }
+        this.counters.received++;
+        this.handler?.(ev.body as M);
+      }
+    });
+  }
+
+  private reject(socket: Socket, counter: keyof TransportStats, detail: string): void {
+    this.counters[counter]++;
+    this.logger.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, detail }, 'raft: transport: dropping inbound connection');
+    socket.destroy();
+  }
+}
