@@ -19,9 +19,8 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { SystemClock, type Clock, type TimerHandle } from '../../agent/runtime/clock.js';
-import { randomRng, type Rng } from '../../agent/runtime/rng.js';
-import { silentLogger } from '../../agent/runtime/logger.js';
+import { pino } from 'pino';
+import type { Clock, Rng, TimerHandle } from '../runtime.js';
 import type { RaftTransport } from './types.js';
 import { FrameKind, FrameParser, encodeFrame, FRAME_PREFIX, type Hello } from './transport-frame.js';
 
@@ -46,8 +45,10 @@ export interface TcpTransportOptions {
   handshakeTimeoutMs?: number;
   /** Inbound connections allowed at once. Default 256. */
   maxInboundConnections?: number;
-  clock?: Clock;
-  rng?: Rng;
+  /** Timers for reconnect backoff and handshake deadlines. */
+  clock: Clock;
+  /** Jitter for the backoff. */
+  rng: Rng;
   logger?: Logger;
 }
 
@@ -121,9 +122,9 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
     private readonly opts: TcpTransportOptions,
     private readonly server: Server,
   ) {
-    this.clock = opts.clock ?? new SystemClock();
-    this.rng = opts.rng ?? randomRng();
-    this.logger = (opts.logger ?? silentLogger()).child({ component: 'raft-transport' });
+    this.clock = opts.clock;
+    this.rng = opts.rng;
+    this.logger = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'raft-transport' });
     this.maxFrameSize = opts.maxFrameSize ?? 64 * 1024 * 1024;
     this.queueLimit = opts.sendQueueLimit ?? 1024;
     this.backoffInitial = opts.backoffInitialMs ?? 50;
