@@ -43,6 +43,11 @@ export interface TcpTransportOptions {
   backoffMaxMs?: number;
   /** An inbound connection that has not sent its Hello within this time is closed. Default 5000 ms. */
   handshakeTimeoutMs?: number;
+  /**
+   * Bytes written first on every outbound connection, before the Hello: the protocol byte
+   * when servers share one port between Raft and RPC (see agent/rpc/mux.ts). Default none.
+   */
+  connectPreamble?: Uint8Array;
   /** Inbound connections allowed at once. Default 256. */
   maxInboundConnections?: number;
   /** Timers for reconnect backoff and handshake deadlines. */
@@ -120,7 +125,7 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
 
   private constructor(
     private readonly opts: TcpTransportOptions,
-    private readonly server: Server,
+    private readonly server: Server | undefined,
   ) {
     this.clock = opts.clock;
     this.rng = opts.rng;
@@ -129,8 +134,22 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
     this.queueLimit = opts.sendQueueLimit ?? 1024;
     this.backoffInitial = opts.backoffInitialMs ?? 50;
     this.backoffMax = opts.backoffMaxMs ?? 5000;
-    server.on('connection', (s) => this.accept(s));
-    server.on('error', (err) => this.logger.error({ err }, 'raft: transport: listener error'));
+    server?.on('connection', (s) => this.accept(s));
+    server?.on('error', (err) => this.logger.error({ err }, 'raft: transport: listener error'));
+  }
+
+  /**
+   * A transport without a listener of its own: inbound connections are handed to
+   * {@link acceptConnection} by whoever owns the port (the server port multiplexer).
+   */
+  static detached<M extends { from: string; to: string }>(opts: TcpTransportOptions): TcpTransport<M> {
+    if (!opts.nodeId) throw new TransportError('raft: transport: nodeId is required');
+    return new TcpTransport<M>(opts, undefined);
+  }
+
+  /** Takes over an inbound connection whose protocol byte (if any) was already consumed. */
+  acceptConnection(socket: Socket): void {
+    this.accept(socket);
   }
 
   /** Starts listening; resolves once bound. */
@@ -149,7 +168,7 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
 
   /** The bound listen address as "host:port". */
   get address(): string {
-    const a = this.server.address();
+    const a = this.server?.address();
     if (!a || typeof a === 'string') throw new TransportError('raft: transport: not listening');
     return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
   }
@@ -227,7 +246,8 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
     this.peers.clear();
     for (const s of this.inbound) s.destroy();
     this.inbound.clear();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const server = this.server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   // ---- outbound ---------------------------------------------------------------------
@@ -242,6 +262,7 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
       peer.connected = true;
       peer.backoffMs = this.backoffInitial;
       const hello: Hello = { nodeId: this.opts.nodeId };
+      if (this.opts.connectPreamble) socket.write(this.opts.connectPreamble);
       socket.write(encodeFrame(FrameKind.Hello, hello));
       this.logger.debug({ peer: peer.id }, 'raft: transport: connected');
       this.flush(peer);
