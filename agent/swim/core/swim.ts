@@ -270,14 +270,14 @@ export class SwimCore {
     this.gossip();
   }
 
-  /** True once the leave message has gone out to enough peers (or there is no one to tell). */
+  /**
+   * True once the leave message has been transmitted its full retransmit limit (it has left
+   * the broadcast queue), or when there is no live peer to tell.
+   */
   leaveDone(): boolean {
     if (!this.leaving) return false;
-    let peers = 0;
-    for (const m of this.table.all()) if (m !== this.self && isLive(m.status)) peers++;
-    if (peers === 0) return true;
-    const sent = this.queue.transmits(this.name);
-    return sent === undefined || sent >= Math.min(this.config.gossipNodes, peers);
+    if (this.table.liveCount() === 0) return true;
+    return this.queue.transmits(this.name) === undefined;
   }
 
   isLeaving(): boolean {
