@@ -1,0 +1,64 @@
+import { estimateSize, type Message } from './messages.js';
+
+/**
+ * Transmit-limited broadcast queue (memberlist TransmitLimitedQueue). Messages are
+ * piggybacked on probes and acks and sent by the gossip timer; each goes out at most
+ * `retransmitLimit` times. A newer message with the same key (e.g. about the same node)
+ * replaces the older one. Least-transmitted, then newest, messages go first.
+ */
+export interface QueuedBroadcast {
+  readonly key: string;
+  readonly msg: Message;
+  readonly size: number;
+  transmits: number;
+  readonly id: number;
+}
+
+export class BroadcastQueue {
+  private readonly items = new Map<string, QueuedBroadcast>();
+  private nextId = 0;
+
+  /** Queues `msg` under `key`, replacing any message already queued under that key. */
+  push(key: string, msg: Message): void {
+    this.items.set(key, { key, msg, size: estimateSize(msg), transmits: 0, id: this.nextId++ });
+  }
+
+  /** Drops the message under `key`, if any. */
+  invalidate(key: string): void {
+    this.items.delete(key);
+  }
+
+  /** Transmit count of the message under `key`, or undefined when it is not queued. */
+  transmits(key: string): number | undefined {
+    return this.items.get(key)?.transmits;
+  }
+
+  size(): number {
+    return this.items.size;
+  }
+
+  /**
+   * Takes messages whose estimated sizes sum to at most `budget` bytes, counting one
+   * transmission each; messages that reach `limit` transmissions leave the queue.
+   */
+  take(budget: number, limit: number): Message[] {
+    if (this.items.size === 0 || budget <= 0) return [];
+    const sorted = [...this.items.values()].sort((a, b) => a.transmits - b.transmits || b.id - a.id);
+    const out: Message[] = [];
+    let used = 0;
+    for (const b of sorted) {
+      if (used + b.size > budget) continue;
+      used += b.size;
+      out.push(b.msg);
+      b.transmits++;
+      if (b.transmits >= limit) this.items.delete(b.key);
+    }
+    return out;
+  }
+}
+
+/** memberlist `retransmitLimit`: `mult × ⌈log10(n + 1)⌉`. */
+export function retransmitLimit(mult: number, n: number): number {
+  const nodeScale = Math.ceil(Math.log10(n + 1));
+  return mult * nodeScale;
+}

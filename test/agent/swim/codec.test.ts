@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { pack } from 'msgpackr';
+import { SeededRng } from '../../../agent/runtime/rng.js';
+import { decodePacket, encodePacket, MAX_FRAME_BYTES } from '../../../agent/swim/codec.js';
+import { MsgType, PROTOCOL_VERSION, WireStatus, type Message, type Packet } from '../../../agent/swim/core/messages.js';
+
+const ALL: Message[] = [
+  { t: MsgType.Ping, seq: 1, target: 'b', from: 'a' },
+  { t: MsgType.PingReq, seq: 2, target: 'c', addr: '127.0.0.1', port: 7946, nack: true, from: 'a' },
+  { t: MsgType.Ack, seq: 3 },
+  { t: MsgType.Nack, seq: 4 },
+  { t: MsgType.Suspect, node: 'c', inc: 5, from: 'a' },
+  { t: MsgType.Alive, node: 'a', inc: 6, addr: '::1', port: 1, tags: { role: 'server', dc: 'dc1' }, vsn: [1, 1, 1] },
+  { t: MsgType.Dead, node: 'c', inc: 7, from: 'a' },
+  { t: MsgType.Dead, node: 'c', inc: 7, from: 'c', prune: true },
+  {
+    t: MsgType.PushPull,
+    join: true,
+    reply: false,
+    eventClock: 9,
+    states: [{ node: 'a', addr: '10.0.0.1', port: 2, tags: {}, inc: 0, status: WireStatus.Left, vsn: [1, 1, 1] }],
+  },
+  { t: MsgType.UserEvent, ltime: 10, name: 'deploy', payload: new Uint8Array([1, 2, 3]), coalesce: false },
+  { t: MsgType.KeyringOp, id: 'x/1', op: 'install', key: 'k', origin: 'a', addr: '127.0.0.1', port: 3 },
+  { t: MsgType.KeyringAck, id: 'x/1', node: 'b', ok: false, error: 'nope' },
+];
+
+describe('swim codec', () => {
+  it('round-trips every message type with the version byte first', () => {
+    const p: Packet = { v: PROTOCOL_VERSION, msgs: ALL };
+    const buf = encodePacket(p);
+    expect(buf[0]).to.equal(PROTOCOL_VERSION);
+    const r = decodePacket(buf, MAX_FRAME_BYTES);
+    expect(r.ok, r.ok ? '' : r.error).to.equal(true);
+    if (r.ok) expect(r.packet).to.deep.equal(p);
+  });
+
+  it('returns an error value for malformed, truncated, oversized or hostile input', () => {
+    const good = encodePacket({ v: 1, msgs: [ALL[5] as Message] });
+    const bad: Uint8Array[] = [
+      new Uint8Array(0),
+      new Uint8Array([1]),
+      new Uint8Array([0, 0x90]),
+      good.subarray(0, good.length - 3),
+      new Uint8Array([1, ...pack({ a: 1 })]),
+      new Uint8Array([1, ...pack([])]),
+      new Uint8Array([1, ...pack([[99, 1]])]),
+      new Uint8Array([1, ...pack([[MsgType.Ping, -1, 'a', 'b']])]),
+      new Uint8Array([1, ...pack([[MsgType.Alive, 'a', 1, 'h', 1, { big: 'x'.repeat(600) }, [1, 1, 1]]])]),
+      new Uint8Array([1, ...pack([[MsgType.Alive, 'a', 1, 'h', 1, { k: 5 }, [1, 1, 1]]])]),
+      new Uint8Array([1, ...pack([[MsgType.Ping, 1, 'x'.repeat(500), 'b']])]),
+      new Uint8Array([1, 0xdd, 0xff, 0xff, 0xff, 0xff]), // array32 claiming 4G elements
+      new Uint8Array([1, 0xdb, 0xff, 0xff, 0xff, 0xff, 0x41]), // str32 claiming 4 GB
+      new Uint8Array([1, 0xc7, 0x05, 0xff, 0, 0, 0, 0, 0]), // ext timestamp-ish
+      new Uint8Array(70_000).fill(0x91),
+    ];
+    for (const b of bad) {
+      const r = decodePacket(b);
+      expect(r.ok, `accepted ${Buffer.from(b.subarray(0, 16)).toString('hex')}`).to.equal(false);
+      if (!r.ok) expect(r.error).to.match(/^swim: codec:/);
+    }
+  });
+
+  it('survives random garbage and bit flips without throwing (seeded)', () => {
+    const seed = 77;
+    const rng = new SeededRng(seed);
+    const base = encodePacket({ v: 1, msgs: ALL });
+    for (let i = 0; i < 3000; i++) {
+      let b: Uint8Array;
+      if (i % 2 === 0) {
+        b = new Uint8Array(rng.int(300));
+        for (let j = 0; j < b.length; j++) b[j] = rng.int(256);
+      } else {
+        b = base.slice();
+        for (let j = 0; j < 1 + rng.int(4); j++) b[rng.int(b.length)] = rng.int(256);
+      }
+      const r = decodePacket(b, MAX_FRAME_BYTES);
+      expect(typeof r.ok, `seed ${seed} iteration ${i}`).to.equal('boolean');
+    }
+  });
+});

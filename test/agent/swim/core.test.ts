@@ -1,0 +1,126 @@
+import { expect } from 'chai';
+import { SeededRng } from '../../../agent/runtime/rng.js';
+import { makeConfig } from '../../../agent/swim/core/config.js';
+import { MsgType } from '../../../agent/swim/core/messages.js';
+import { SwimCore } from '../../../agent/swim/core/swim.js';
+import { SwimSim } from './sim.js';
+
+const SEED = 4242;
+
+function cluster(n: number, seed = SEED): SwimSim {
+  const sim = new SwimSim({ seed, n, profile: 'local' });
+  for (let i = 1; i < n; i++) {
+    sim.join(sim.nodes[i]!, sim.nodes[0]!);
+    sim.run(2);
+  }
+  sim.run(2000, () => sim.unconverged().length === 0, 5);
+  expect(sim.unconverged(), `seed ${seed}: not converged`).to.deep.equal([]);
+  return sim;
+}
+
+describe('swim core', () => {
+  it('refutes a suspicion about itself with a higher incarnation', () => {
+    const sim = cluster(4);
+    const [a, b] = [sim.nodes[0]!, sim.nodes[1]!];
+    const before = b.core.incarnation();
+    a.core.handle(b.addr, { v: 1, msgs: [{ t: MsgType.Suspect, node: b.name, inc: before, from: 'node-2' }] });
+    sim.run(200);
+    expect(b.core.incarnation(), `seed ${SEED}`).to.be.greaterThan(before);
+    expect(sim.unconverged(), `seed ${SEED}`).to.deep.equal([]);
+    expect(b.core.stats().refutations).to.be.greaterThan(0);
+  });
+
+  it('graceful leave is recorded as left, not failed, and is reaped after the tombstone timeout', () => {
+    const seed = SEED + 1;
+    const sim = new SwimSim({ seed, n: 5, profile: 'local', config: { tombstoneTimeoutMs: 20_000, reapIntervalMs: 1000 } });
+    for (let i = 1; i < 5; i++) sim.join(sim.nodes[i]!, sim.nodes[0]!);
+    sim.run(2000, () => sim.unconverged().length === 0, 5);
+    const leaver = sim.nodes[2]!;
+    leaver.core.leave();
+    sim.run(500, () => leaver.core.leaveDone());
+    expect(leaver.core.leaveDone(), `seed ${seed}`).to.equal(true);
+    sim.kill(leaver);
+    const others = sim.running();
+    sim.run(1000, () => others.every((n) => n.core.member(leaver.name)?.status === 'left'));
+    for (const n of others) {
+      expect(n.core.member(leaver.name)?.status, `seed ${seed}: ${n.name}`).to.equal('left');
+      expect(n.events.some((e) => e.event.type === 'member-failed'), `seed ${seed}`).to.equal(false);
+      expect(n.events.some((e) => e.event.type === 'member-leave' && e.event.member.name === leaver.name)).to.equal(true);
+    }
+    sim.run(25_000 / sim.config.tickMs);
+    for (const n of others) {
+      expect(n.core.member(leaver.name), `seed ${seed}: not reaped on ${n.name}`).to.equal(undefined);
+      expect(n.events.some((e) => e.event.type === 'member-reap' && e.event.member.name === leaver.name)).to.equal(true);
+    }
+  });
+
+  it('refuses a live name claimed from another address', () => {
+    const sim = cluster(3);
+    const a = sim.nodes[0]!;
+    const victim = sim.nodes[1]!;
+    a.core.handle('10.9.9.9:7946', {
+      v: 1,
+      msgs: [{ t: MsgType.Alive, node: victim.name, inc: 99, addr: '10.9.9.9', port: 7946, tags: {}, vsn: [1, 1, 1] }],
+    });
+    const m = a.core.member(victim.name)!;
+    expect(m.addr).to.not.equal('10.9.9.9');
+    expect(m.incarnation).to.be.lessThan(99);
+    const outs = a.core.takeOutputs();
+    expect(outs.some((o) => o.kind === 'event' && o.event.type === 'member-conflict')).to.equal(true);
+  });
+
+  it('limits tags to 512 bytes and gossips tag changes as member-update', () => {
+    const sim = cluster(3);
+    const a = sim.nodes[0]!;
+    expect(() => a.core.setTags({ big: 'x'.repeat(600) })).to.throw(/swim: tags/);
+    a.core.setTags({ role: 'server', dc: 'dc2' });
+    sim.run(300);
+    for (const n of sim.nodes.slice(1)) {
+      expect(n.core.member(a.name)?.tags).to.deep.equal({ role: 'server', dc: 'dc2' });
+      expect(n.events.some((e) => e.event.type === 'member-update')).to.equal(true);
+    }
+  });
+
+  it('delivers each user event once per member, in Lamport order per origin', () => {
+    const sim = cluster(6);
+    const a = sim.nodes[0]!;
+    const b = sim.nodes[4]!;
+    a.core.fireEvent('deploy', new TextEncoder().encode('v1'));
+    sim.run(20);
+    b.core.fireEvent('deploy', new TextEncoder().encode('v2'));
+    a.core.fireEvent('restart', new Uint8Array(0), false);
+    sim.run(500);
+    for (const n of sim.nodes) {
+      const evs = n.events.flatMap((e) => (e.event.type === 'user-event' ? [e.event] : []));
+      expect(evs.map((e) => e.name).sort(), `seed ${SEED}: ${n.name}`).to.deep.equal(['deploy', 'deploy', 'restart']);
+      const v2 = evs.find((e) => new TextDecoder().decode(e.payload) === 'v2')!;
+      const v1 = evs.find((e) => new TextDecoder().decode(e.payload) === 'v1')!;
+      expect(v2.ltime).to.be.greaterThan(v1.ltime);
+    }
+    expect(() => a.core.fireEvent('x', new Uint8Array(600))).to.throw(/512/);
+  });
+
+  it('force-leave turns a failed member into left everywhere; prune removes it', () => {
+    const seed = SEED + 2;
+    const sim = cluster(5, seed);
+    const dead = sim.nodes[3]!;
+    sim.kill(dead);
+    const others = sim.running();
+    sim.run(3000, () => others.every((n) => n.core.member(dead.name)?.status === 'failed'));
+    expect(others.every((n) => n.core.member(dead.name)?.status === 'failed'), `seed ${seed}`).to.equal(true);
+    expect(others[0]!.core.forceLeave(dead.name)).to.equal(true);
+    sim.run(300);
+    expect(others.map((n) => n.core.member(dead.name)?.status), `seed ${seed}`).to.deep.equal(others.map(() => 'left'));
+    expect(others[1]!.core.forceLeave(dead.name, true)).to.equal(true);
+    sim.run(300);
+    expect(others.map((n) => n.core.member(dead.name)), `seed ${seed}`).to.deep.equal(others.map(() => undefined));
+    expect(others[0]!.core.forceLeave('nobody')).to.equal(false);
+  });
+
+  it('ignores packets with an unsupported protocol version', () => {
+    const core = new SwimCore({ name: 'x', addr: '127.0.0.1', port: 1, config: makeConfig('local'), rng: new SeededRng(1) });
+    core.handle('127.0.0.1:2', { v: 9, msgs: [{ t: MsgType.Ping, seq: 1, target: 'x', from: 'y' }] });
+    expect(core.takeOutputs()).to.deep.equal([]);
+    expect(core.stats().droppedVersion).to.equal(1);
+  });
+});

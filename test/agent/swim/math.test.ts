@@ -1,0 +1,125 @@
+import { expect } from 'chai';
+import { clampScore, scaleByAwareness, Awareness } from '../../../agent/swim/core/awareness.js';
+import { retransmitLimit } from '../../../agent/swim/core/broadcast.js';
+import { makeConfig, msToTicks } from '../../../agent/swim/core/config.js';
+import { pushPullScale } from '../../../agent/swim/core/pushpull.js';
+import { expectedConfirmations, remainingSuspicionTime, Suspicion, suspicionTimeout } from '../../../agent/swim/core/suspicion.js';
+
+describe('swim math', () => {
+  it('suspicionTimeout = mult × max(1, log10 n) × interval', () => {
+    const table: [mult: number, n: number, interval: number, want: number][] = [
+      [4, 0, 1000, 4000],
+      [4, 1, 1000, 4000],
+      [4, 10, 1000, 4000],
+      [4, 100, 1000, 8000],
+      [4, 1000, 1000, 12000],
+      [4, 200, 1000, 9205],
+      [3, 1000, 500, 4500],
+      [4, 5, 100, 400],
+    ];
+    for (const [mult, n, interval, want] of table) {
+      expect(suspicionTimeout(mult, n, interval), `mult=${mult} n=${n}`).to.equal(want);
+    }
+  });
+
+  it('remainingSuspicionTime shrinks from max to min logarithmically in confirmations', () => {
+    const table: [c: number, k: number, min: number, max: number, want: number][] = [
+      [0, 3, 2000, 30000, 30000],
+      [1, 3, 2000, 30000, 16000],
+      [2, 3, 2000, 30000, 7810],
+      [3, 3, 2000, 30000, 2000],
+      [4, 3, 2000, 30000, 2000],
+      [0, 0, 2000, 30000, 2000],
+      [5, 0, 2000, 30000, 2000],
+    ];
+    for (const [c, k, min, max, want] of table) {
+      expect(remainingSuspicionTime(c, k, min, max), `c=${c} k=${k}`).to.equal(want);
+    }
+  });
+
+  it('expects k confirmations only when enough members exist to give them', () => {
+    expect(expectedConfirmations(3, 2)).to.equal(0);
+    expect(expectedConfirmations(3, 4)).to.equal(0);
+    expect(expectedConfirmations(3, 5)).to.equal(3);
+    expect(expectedConfirmations(3, 200)).to.equal(3);
+  });
+
+  it('Suspicion counts each confirmer once and never extends its deadline', () => {
+    const s = new Suspicion(100, 3, 20, 120, 'a');
+    expect(s.expiresAt()).to.equal(220);
+    expect(s.confirm('a')).to.equal(false);
+    expect(s.confirm('b')).to.equal(true);
+    const d1 = s.expiresAt();
+    expect(d1).to.be.lessThan(220);
+    expect(s.confirm('b')).to.equal(false);
+    expect(s.expiresAt()).to.equal(d1);
+    s.confirm('c');
+    s.confirm('d');
+    expect(s.expiresAt()).to.equal(120);
+    expect(s.confirm('e')).to.equal(false);
+    expect(new Suspicion(7, 0, 20, 120, 'a').expiresAt()).to.equal(27);
+  });
+
+  it('retransmitLimit = mult × ceil(log10(n + 1))', () => {
+    const table: [mult: number, n: number, want: number][] = [
+      [4, 0, 0],
+      [4, 1, 4],
+      [4, 9, 4],
+      [4, 10, 8],
+      [4, 99, 8],
+      [4, 100, 12],
+      [4, 200, 12],
+      [4, 1000, 16],
+      [3, 50, 6],
+    ];
+    for (const [mult, n, want] of table) expect(retransmitLimit(mult, n), `mult=${mult} n=${n}`).to.equal(want);
+  });
+
+  it('awareness scales durations by (score + 1) and clamps the score to 0..max-1', () => {
+    const table: [d: number, score: number, want: number][] = [
+      [500, 0, 500],
+      [500, 1, 1000],
+      [500, 7, 4000],
+      [1000, 3, 4000],
+    ];
+    for (const [d, score, want] of table) expect(scaleByAwareness(d, score)).to.equal(want);
+    expect(clampScore(-3, 8)).to.equal(0);
+    expect(clampScore(9, 8)).to.equal(7);
+    const a = new Awareness(8);
+    a.applyDelta(3);
+    expect(a.scale(100)).to.equal(400);
+    a.applyDelta(100);
+    expect(a.getScore()).to.equal(7);
+    a.applyDelta(-100);
+    expect(a.getScore()).to.equal(0);
+  });
+
+  it('pushPullScale keeps the interval up to 32 members and then grows with log2', () => {
+    const table: [n: number, want: number][] = [
+      [1, 30],
+      [32, 30],
+      [33, 60],
+      [64, 60],
+      [65, 90],
+      [128, 90],
+      [200, 120],
+      [1000, 180],
+    ];
+    for (const [n, want] of table) expect(pushPullScale(30, n), `n=${n}`).to.equal(want);
+  });
+
+  it('profiles: lan has memberlist LAN values; local is faster; durations round up to ticks', () => {
+    const lan = makeConfig('lan');
+    expect([lan.probeIntervalMs, lan.probeTimeoutMs, lan.indirectChecks, lan.gossipIntervalMs, lan.gossipNodes]).to.deep.equal([1000, 500, 3, 200, 3]);
+    expect([lan.retransmitMult, lan.suspicionMult, lan.suspicionMaxTimeoutMult, lan.pushPullIntervalMs, lan.awarenessMaxMultiplier]).to.deep.equal([4, 4, 6, 30000, 8]);
+    expect(lan.reconnectTimeoutMs).to.equal(72 * 3600 * 1000);
+    const local = makeConfig('local');
+    expect(local.probeIntervalMs).to.be.lessThan(lan.probeIntervalMs);
+    expect(() => makeConfig('lan', { probeTimeoutMs: 2000 })).to.throw(/swim:/);
+    expect(() => makeConfig('lan', { tickMs: 0 })).to.throw(/swim:/);
+    expect(msToTicks(1000, 10)).to.equal(100);
+    expect(msToTicks(15, 10)).to.equal(2);
+    expect(msToTicks(1, 10)).to.equal(1);
+    expect(msToTicks(0, 10)).to.equal(0);
+  });
+});

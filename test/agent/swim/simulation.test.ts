@@ -1,0 +1,103 @@
+import { expect } from 'chai';
+import { suspicionTimeout } from '../../../agent/swim/core/suspicion.js';
+import { SwimSim } from './sim.js';
+
+const SEED = Number(process.env.SWIM_SEED ?? 20261126);
+
+/** Joins every node through a random earlier node, one every `gapTicks`. */
+function joinAll(sim: SwimSim, gapTicks: number): void {
+  for (let i = 1; i < sim.nodes.length; i++) {
+    sim.join(sim.nodes[i]!, sim.nodes[sim.rng.int(i)]!);
+    sim.run(gapTicks);
+  }
+}
+
+describe('swim simulation', function () {
+  this.timeout(60_000);
+
+  describe(`200 members, LAN profile, 2% loss (seed ${SEED})`, () => {
+    const sim = new SwimSim({ seed: SEED, n: 200, profile: 'lan', config: { tickMs: 20 }, loss: 0.02, minDelay: 1, maxDelay: 3 });
+    let convergedAt = 0;
+
+    it('converges: every member sees all 200 alive', () => {
+      joinAll(sim, 2);
+      const limit = 120_000 / sim.config.tickMs;
+      const ran = sim.run(limit, () => sim.unconverged().length === 0, 25);
+      const bad = sim.unconverged();
+      expect(bad, `seed ${SEED}: ${bad.length} members not converged after ${sim.ticksToMs(ran)} ms, e.g. ${bad.slice(0, 5).join(',')}`).to.deep.equal([]);
+      convergedAt = sim.now;
+      // Nobody healthy was ever declared failed on the way.
+      const falseFailures = sim.nodes.flatMap((n) => n.events.filter((e) => e.event.type === 'member-failed'));
+      expect(falseFailures.length, `seed ${SEED}: false failures during join`).to.equal(0);
+    });
+
+    it('declares a killed member failed on every survivor within the SWIM bound', () => {
+      expect(convergedAt, `seed ${SEED}: needs the converged cluster`).to.be.greaterThan(0);
+      const victim = sim.nodes[sim.rng.int(sim.nodes.length)]!;
+      sim.kill(victim);
+      const killedAt = sim.now;
+      const cfg = sim.config;
+      const probeTicks = cfg.probeIntervalMs / cfg.tickMs;
+      // Bound: a few probe periods until someone probes it, the longest suspicion timeout
+      // (no confirmations), and a few gossip rounds to spread the verdict.
+      const maxSuspicion = cfg.suspicionMaxTimeoutMult * suspicionTimeout(cfg.suspicionMult, 200, probeTicks);
+      const bound = 5 * probeTicks + maxSuspicion + 20 * (cfg.gossipIntervalMs / cfg.tickMs);
+      const survivors = sim.running();
+      const seenAll = (): boolean => survivors.every((n) => n.core.member(victim.name)?.status === 'failed');
+      sim.run(bound, seenAll, 5);
+      const missing = survivors.filter((n) => n.core.member(victim.name)?.status !== 'failed').map((n) => n.name);
+      expect(missing, `seed ${SEED}: ${missing.length} survivors have not declared ${victim.name} failed within ${sim.ticksToMs(bound)} ms`).to.deep.equal([]);
+      const took = sim.ticksToMs(sim.now - killedAt);
+      expect(took, `seed ${SEED}`).to.be.lessThan(sim.ticksToMs(bound));
+      // No survivor was declared failed meanwhile.
+      for (const n of survivors) {
+        const wrong = n.events.filter((e) => e.event.type === 'member-failed' && e.event.member.name !== victim.name);
+        expect(wrong.length, `seed ${SEED}: ${n.name} declared a healthy member failed`).to.equal(0);
+      }
+    });
+  });
+
+  describe(`starved event loop (seed ${SEED + 1})`, () => {
+    it('a member that stalls for 3 s causes no failed verdict about healthy members', () => {
+      const seed = SEED + 1;
+      const sim = new SwimSim({ seed, n: 30, profile: 'lan', config: { tickMs: 20 }, loss: 0.01 });
+      joinAll(sim, 2);
+      sim.run(60_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 25);
+      expect(sim.unconverged(), `seed ${seed}: not converged before the stall`).to.deep.equal([]);
+      const victim = sim.nodes[3]!;
+      // Several stalls in a row; each time the victim resumes with every timer overdue.
+      for (let round = 0; round < 4; round++) {
+        sim.starve(victim, 3000 / sim.config.tickMs);
+        sim.run(8000 / sim.config.tickMs);
+      }
+      sim.run(30_000 / sim.config.tickMs);
+      const wrong: string[] = [];
+      for (const n of sim.nodes) {
+        for (const e of n.events) {
+          if (e.event.type === 'member-failed' && e.event.member.name !== victim.name) wrong.push(`${n.name} -> ${e.event.member.name}`);
+        }
+      }
+      expect(wrong, `seed ${seed}: false failed verdicts`).to.deep.equal([]);
+      expect(sim.unconverged(), `seed ${seed}: cluster did not settle`).to.deep.equal([]);
+      expect(victim.core.stats().refutations + victim.core.stats().awareness, `seed ${seed}: victim never noticed`).to.be.greaterThan(0);
+    });
+  });
+
+  describe(`partition (seed ${SEED + 2})`, () => {
+    it('two halves declare each other failed, then heal into one cluster via reconnect', () => {
+      const seed = SEED + 2;
+      const sim = new SwimSim({ seed, n: 20, profile: 'local', config: { pushPullIntervalMs: 0 }, loss: 0.01 });
+      joinAll(sim, 2);
+      sim.run(30_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 10);
+      expect(sim.unconverged(), `seed ${seed}: not converged before the partition`).to.deep.equal([]);
+      for (const n of sim.nodes.slice(10)) n.group = 1;
+      const split = (): boolean =>
+        sim.nodes.every((n) => sim.nodes.every((m) => n.core.member(m.name)?.status === (m.group === n.group ? 'alive' : 'failed')));
+      sim.run(60_000 / sim.config.tickMs, split, 10);
+      expect(split(), `seed ${seed}: halves did not see each other failed`).to.equal(true);
+      for (const n of sim.nodes) n.group = 0;
+      const healedIn = sim.run(120_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 10);
+      expect(sim.unconverged(), `seed ${seed}: partition did not heal in ${sim.ticksToMs(healedIn)} ms`).to.deep.equal([]);
+    });
+  });
+});
