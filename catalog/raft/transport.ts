@@ -18,12 +18,44 @@
  *   written to a socket.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import type { Logger } from 'pino';
-import { SystemClock, type Clock, type TimerHandle } from '../../agent/runtime/clock.js';
-import { randomRng, type Rng } from '../../agent/runtime/rng.js';
-import { silentLogger } from '../../agent/runtime/logger.js';
+import { pino, type Logger } from 'pino';
 import type { RaftTransport } from './types.js';
 import { FrameKind, FrameParser, encodeFrame, FRAME_PREFIX, type Hello } from './transport-frame.js';
+
+/** A timer handle; structurally the `TimerHandle` of agent/runtime/clock.ts. */
+export interface TransportTimerHandle {
+  readonly id: number;
+}
+
+/**
+ * The part of a Clock the transport uses. `agent/runtime` `Clock` satisfies it
+ * structurally (catalog/ does not import agent/), so the agent injects its clock.
+ */
+export interface TransportTimers {
+  setTimeout(fn: () => void, ms: number): TransportTimerHandle;
+  clearTimeout(handle: TransportTimerHandle | undefined): void;
+}
+
+/** Node's timers behind {@link TransportTimers}; the default. */
+function realTimers(): TransportTimers {
+  const live = new Map<number, NodeJS.Timeout>();
+  let next = 0;
+  return {
+    setTimeout(fn, ms) {
+      const id = ++next;
+      live.set(id, setTimeout(() => {
+        live.delete(id);
+        fn();
+      }, Math.max(0, ms)));
+      return { id };
+    },
+    clearTimeout(handle) {
+      if (!handle) return;
+      clearTimeout(live.get(handle.id));
+      live.delete(handle.id);
+    },
+  };
+}
 
 export class TransportError extends Error {
   override name = 'TransportError';
@@ -46,8 +78,10 @@ export interface TcpTransportOptions {
   handshakeTimeoutMs?: number;
   /** Inbound connections allowed at once. Default 256. */
   maxInboundConnections?: number;
-  clock?: Clock;
-  rng?: Rng;
+  /** Timer source for redial and handshake timeouts; default Node timers. */
+  clock?: TransportTimers;
+  /** Jitter source in [0, 1) (e.g. a seeded `Rng`); default Math.random. */
+  rng?: { next(): number };
   logger?: Logger;
 }
 
@@ -75,7 +109,7 @@ interface Peer {
   connected: boolean;
   blocked: boolean;
   backoffMs: number;
-  timer: TimerHandle | undefined;
+  timer: TransportTimerHandle | undefined;
 }
 
 /** Splits "host:port" or "[v6]:port". */
@@ -95,8 +129,8 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
   private readonly inbound = new Set<Socket>();
   private handler: ((msg: M) => void) | undefined;
   private closed = false;
-  private readonly clock: Clock;
-  private readonly rng: Rng;
+  private readonly clock: TransportTimers;
+  private readonly rng: { next(): number };
   private readonly logger: Logger;
   private readonly maxFrameSize: number;
   private readonly queueLimit: number;
@@ -121,9 +155,9 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
     private readonly opts: TcpTransportOptions,
     private readonly server: Server,
   ) {
-    this.clock = opts.clock ?? new SystemClock();
-    this.rng = opts.rng ?? randomRng();
-    this.logger = (opts.logger ?? silentLogger()).child({ component: 'raft-transport' });
+    this.clock = opts.clock ?? realTimers();
+    this.rng = opts.rng ?? { next: Math.random };
+    this.logger = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'raft-transport' });
     this.maxFrameSize = opts.maxFrameSize ?? 64 * 1024 * 1024;
     this.queueLimit = opts.sendQueueLimit ?? 1024;
     this.backoffInitial = opts.backoffInitialMs ?? 50;

@@ -23,8 +23,7 @@
  */
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
-import { silentLogger } from '../../../agent/runtime/logger.js';
+import { pino, type Logger } from 'pino';
 import {
   emptyHardState,
   type Entry,
@@ -128,7 +127,7 @@ export class FileStorage implements RaftStorage {
     private readonly opts: FileStorageOptions,
   ) {
     this.walDir = join(dir, 'wal');
-    this.logger = (opts.logger ?? silentLogger()).child({ component: 'raft-wal' });
+    this.logger = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'raft-wal' });
     this.segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
     if (!Number.isSafeInteger(this.segmentSize) || this.segmentSize < MIN_SEGMENT_SIZE) {
       throw new WalError(`raft: wal: segmentSize must be an integer >= ${MIN_SEGMENT_SIZE}, got ${this.segmentSize}`);

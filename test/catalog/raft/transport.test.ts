@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { connect, type Socket } from 'node:net';
+import { SystemClock } from '../../../agent/runtime/clock.js';
 import { SeededRng } from '../../../agent/runtime/rng.js';
 import { TcpTransport, parseAddress } from '../../../catalog/raft/transport.js';
 import { FrameKind, FrameParser, encodeFrame } from '../../../catalog/raft/transport-frame.js';
@@ -46,7 +47,7 @@ describe('raft TcpTransport', () => {
   const open: Array<TcpTransport<TestMsg>> = [];
 
   async function make(nodeId: string, port?: number, extra: { maxFrameSize?: number; sendQueueLimit?: number } = {}): Promise<{ t: TcpTransport<TestMsg>; got: TestMsg[] }> {
-    const t = await TcpTransport.listen<TestMsg>({ nodeId, port, backoffInitialMs: 10, backoffMaxMs: 100, rng: new SeededRng(7), ...extra });
+    const t = await TcpTransport.listen<TestMsg>({ nodeId, port, backoffInitialMs: 10, backoffMaxMs: 100, clock: new SystemClock(), rng: new SeededRng(7), ...extra });
     const got: TestMsg[] = [];
     t.onMessage((m) => got.push(m));
     open.push(t);
