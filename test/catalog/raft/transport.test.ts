@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { connect, type Socket } from 'node:net';
-import { SystemClock } from '../../../agent/runtime/clock.js';
+import { ManualClock, SystemClock } from '../../../agent/runtime/clock.js';
 import { SeededRng } from '../../../agent/runtime/rng.js';
 import { TcpTransport, parseAddress } from '../../../catalog/raft/transport.js';
 import { FrameKind, FrameParser, encodeFrame } from '../../../catalog/raft/transport-frame.js';
@@ -184,6 +184,19 @@ describe('raft TcpTransport', () => {
     b.t.send({ from: 'b', to: 'a', term: 5, seq: 1 });
     await until(() => a.got.length === 1, 5000, 'delivery after garbage');
     expect(a.got[0]).to.deep.equal({ from: 'b', to: 'a', term: 5, seq: 1 });
+  });
+
+  it('closes an inbound connection that sends no hello within the handshake timeout (injected clock)', async () => {
+    const clock = new ManualClock(0);
+    const t = await TcpTransport.listen<TestMsg>({ nodeId: 'a', clock, handshakeTimeoutMs: 1000 });
+    open.push(t);
+    const closed = rawSend(t.address, []);
+    await until(() => clock.pending() === 1, 5000, 'inbound connection accepted');
+    clock.advance(999);
+    expect(t.stats().rejectedMalformed).to.equal(0);
+    clock.advance(1);
+    expect(await closed).to.equal(true);
+    expect(t.stats().rejectedMalformed).to.equal(1);
   });
 
   it('drops an outgoing message larger than maxFrameSize instead of sending it', async () => {
