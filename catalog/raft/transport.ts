@@ -8,8 +8,8 @@
  *   dialling us) only carry messages towards this node.
  * - `send()` never throws and never blocks: a message is queued for its peer; a full queue
  *   drops its oldest message (Raft retransmits). Messages to unknown peers, messages that
- *   cannot be encoded and messages larger than `maxFrameSize` are dropped. Every drop is
- *   counted in {@link TcpTransport.stats}.
+ *   cannot be encoded, messages not from this node and messages larger than `maxFrameSize`
+ *   are dropped. Every drop is counted in {@link TcpTransport.stats}.
  * - Any inbound protocol violation (unknown frame version, frame larger than
  *   `maxFrameSize`, undecodable body, no Hello first, a message whose `from` is not the
  *   Hello's node id or whose `to` is not this node) is counted and closes that
@@ -90,6 +90,8 @@ export interface TransportStats {
   received: number;
   droppedQueueFull: number;
   droppedUnknownPeer: number;
+  /** `send()` of a message whose `from` is not this node (the receiver would reject it). */
+  droppedBadSender: number;
   droppedUnencodable: number;
   droppedOversize: number;
   rejectedVersion: number;
@@ -141,6 +143,7 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
     received: 0,
     droppedQueueFull: 0,
     droppedUnknownPeer: 0,
+    droppedBadSender: 0,
     droppedUnencodable: 0,
     droppedOversize: 0,
     rejectedVersion: 0,
@@ -201,6 +204,10 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
 
   send(msg: M): void {
     if (this.closed) return;
+    if (msg.from !== this.opts.nodeId) {
+      this.counters.droppedBadSender++;
+      return;
+    }
     const peer = this.peers.get(msg.to);
     if (!peer) {
       this.counters.droppedUnknownPeer++;

@@ -139,6 +139,8 @@ describe('raft TcpTransport', () => {
     expect(a.t.stats().droppedQueueFull).to.equal(15);
     a.t.send({ from: 'a', to: 'nobody', term: 1, seq: 0 });
     expect(a.t.stats().droppedUnknownPeer).to.equal(1);
+    a.t.send({ from: 'someone-else', to: 'ghost', term: 1, seq: 0 });
+    expect(a.t.stats().droppedBadSender).to.equal(1);
   });
 
   it('rejects an unknown frame version, an oversize frame, garbage and a missing hello, and keeps serving', async () => {
