@@ -4,18 +4,27 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { RuntimeConfig } from './config/config.js';
-import { SystemClock, type Clock } from './runtime/clock.js';
+import { SystemClock, type Clock, type TimerHandle } from './runtime/clock.js';
+import { randomRng, type Rng } from './runtime/rng.js';
 import type { Logger } from './runtime/logger.js';
 import { createHttpApp } from './http/app.js';
+import { Gossip } from './swim/gossip.js';
+import { loadKeyring, saveKeyring } from './swim/keyring-file.js';
+import { UserEventLog } from './events.js';
 import { VERSION } from './version.js';
 
 /** How long shutdown waits for HTTP requests in flight. */
 export const SHUTDOWN_DRAIN_MS = 5000;
+/** How long a graceful leave waits for the news to spread. */
+export const LEAVE_TIMEOUT_MS = 5000;
 
 export interface AgentOptions {
   config: RuntimeConfig;
   logger: Logger;
   clock?: Clock;
+  rng?: Rng;
+  /** Called when the agent cannot go on (retry_join exhausted, leave requested over HTTP). */
+  onFatal?: (reason: string) => void;
 }
 
 /** A listening address of one of the agent's interfaces. */
@@ -25,60 +34,141 @@ export interface BoundAddress {
 }
 
 /**
- * The composition root: the only place that opens sockets, files and timers. Everything it
- * builds takes its I/O by injection, so each part is testable alone.
+ * The composition root: the only place that decides which sockets, files and timers exist.
+ * Everything it builds takes its I/O by injection, so each part is testable alone.
  */
 export class Agent {
   readonly config: RuntimeConfig;
   readonly nodeId: string;
-  private readonly log: Logger;
   /** Time source for every timer the agent's parts run. */
   readonly clock: Clock;
+  readonly rng: Rng;
+  readonly gossip: Gossip;
+  readonly events: UserEventLog;
+  private readonly log: Logger;
   private readonly httpServers: Server[] = [];
+  private readonly keyringFile: string | undefined;
+  private joinTimer: TimerHandle | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
-  constructor(opts: AgentOptions) {
+  constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
     this.log = opts.logger.child({ component: 'agent' });
     this.clock = opts.clock ?? new SystemClock();
+    this.rng = opts.rng ?? randomRng();
     this.nodeId = this.loadNodeId();
+    const c = this.config;
+    this.keyringFile = c.dataDir ? join(c.dataDir, 'serf', 'local.keyring') : undefined;
+    const { keyring, source } = loadKeyring(this.keyringFile, c.encrypt);
+    if (source === 'file' && c.encrypt) this.log.info('using the keyring in the data dir; the encrypt setting is ignored');
+    const { profile, ...overrides } = c.gossip;
+    this.gossip = new Gossip({
+      name: c.nodeName,
+      bindAddr: c.bindAddr,
+      bindPort: c.ports.serfLan,
+      advertiseAddr: c.advertiseAddr,
+      tags: this.serfTags(),
+      profile,
+      config: { ...overrides, reconnectTimeoutMs: c.reconnectTimeoutMs, tombstoneTimeoutMs: c.reconnectTimeoutMs },
+      clock: this.clock,
+      rng: this.rng.fork(),
+      logger: opts.logger,
+      ...(keyring ? { keyring } : {}),
+    });
+    this.gossip.on('keyring-change', () => {
+      if (this.keyringFile && keyring) saveKeyring(this.keyringFile, keyring);
+    });
+    this.events = new UserEventLog(this.gossip, c.nodeName, this.clock);
+    for (const ev of ['member-join', 'member-failed', 'member-leave', 'member-reap'] as const) {
+      this.gossip.on(ev, (m) => this.log.info({ member: m.name, addr: `${m.addr}:${m.port}` }, `${ev.replace('member-', 'member ')}: ${m.name}`));
+    }
   }
 
-  /** Opens every interface. Rejects (and closes what it opened) if any port cannot be bound. */
+  /** Opens every interface and joins the cluster. Rejects (and closes what it opened) if any port cannot be bound. */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error('agent: start() called twice');
     this.state = 'running';
     const c = this.config;
     try {
-      if (c.ports.http >= 0) {
-        const app = createHttpApp({
-          config: c,
-          nodeId: this.nodeId,
-          version: VERSION,
-          logger: this.log,
-          status: {
-            leader: () => (this.isOwnLeader() ? this.serverAddress() : ''),
-            peers: () => (this.isOwnLeader() ? [this.serverAddress()] : []),
-          },
-        });
-        const handler = app.callback();
-        for (const addr of c.clientAddrs) {
-          const server = createServer(handler);
-          server.keepAliveTimeout = 30_000;
-          await listen(server, addr, c.ports.http);
-          this.httpServers.push(server);
-          const a = server.address() as AddressInfo;
-          this.log.info({ address: a.address, port: a.port }, `HTTP API listening on ${fmtAddr(a.address, a.port)}`);
-        }
-      }
+      await this.gossip.start().catch((e: NodeJS.ErrnoException) => {
+        throw new Error(
+          e.code === 'EADDRINUSE'
+            ? `agent: gossip port ${c.ports.serfLan} on ${c.bindAddr} is already in use (set -serf-lan-port or ports.serf_lan)`
+            : `agent: cannot start gossip on ${fmtAddr(c.bindAddr, c.ports.serfLan)}: ${e.message}`,
+          { cause: e },
+        );
+      });
+      if (c.ports.http >= 0) await this.startHttp();
     } catch (e) {
       await this.shutdown();
       throw e;
     }
     this.log.info(
-      { node: c.nodeName, nodeId: this.nodeId, datacenter: c.datacenter, server: c.server, dev: c.dev },
+      { node: c.nodeName, nodeId: this.nodeId, datacenter: c.datacenter, server: c.server, dev: c.dev, gossip: this.gossip.address() },
       `agent started: node ${c.nodeName} in ${c.datacenter}${c.server ? ' (server)' : ''}${c.dev ? ' in dev mode' : ''}`,
     );
+    if (c.startJoin.length) {
+      this.gossip.join(c.startJoin).then(
+        (n) => this.log.info(`joined ${n} of ${c.startJoin.length} start_join addresses`),
+        (e: Error) => this.log.warn(`start_join failed: ${e.message}`),
+      );
+    }
+    if (c.retryJoin.length) this.retryJoin(1);
+  }
+
+  private async startHttp(): Promise<void> {
+    const c = this.config;
+    const app = createHttpApp({
+      config: c,
+      nodeId: this.nodeId,
+      version: VERSION,
+      logger: this.log,
+      status: {
+        leader: () => (this.isOwnLeader() ? this.serverAddress() : ''),
+        peers: () => (this.isOwnLeader() ? [this.serverAddress()] : []),
+      },
+      gossip: this.gossip,
+      events: this.events,
+      clock: this.clock,
+      lifecycle: { leave: () => this.leaveAndStop() },
+    });
+    const handler = app.callback();
+    for (const addr of c.clientAddrs) {
+      const server = createServer(handler);
+      server.keepAliveTimeout = 30_000;
+      await listen(server, addr, c.ports.http);
+      this.httpServers.push(server);
+      const a = server.address() as AddressInfo;
+      this.log.info({ address: a.address, port: a.port }, `HTTP API listening on ${fmtAddr(a.address, a.port)}`);
+    }
+  }
+
+  /** retry_join: try every address; on failure wait retry_interval and try again, up to retry_max attempts (0 = forever). */
+  private retryJoin(attempt: number): void {
+    const c = this.config;
+    if (this.state !== 'running') return;
+    this.gossip.join(c.retryJoin).then(
+      (n) => this.log.info(`retry_join: joined the cluster through ${n} of ${c.retryJoin.length} addresses (attempt ${attempt})`),
+      (e: Error) => {
+        if (this.state !== 'running') return;
+        if (c.retryMax > 0 && attempt >= c.retryMax) {
+          this.log.error(`retry_join: giving up after ${attempt} attempts: ${e.message}`);
+          this.opts.onFatal?.(`retry_join failed after ${attempt} attempts`);
+          return;
+        }
+        this.log.warn(`retry_join: attempt ${attempt} failed (${e.message}); retrying in ${c.retryIntervalMs} ms`);
+        this.joinTimer = this.clock.setTimeout(() => this.retryJoin(attempt + 1), c.retryIntervalMs);
+      },
+    );
+  }
+
+  /** `PUT /v1/agent/leave`: leave gracefully, then stop the agent (the process exits). */
+  private async leaveAndStop(): Promise<void> {
+    await this.gossip.leave(LEAVE_TIMEOUT_MS);
+    // Answer the HTTP request first, then stop.
+    this.clock.setTimeout(() => {
+      void this.shutdown().then(() => this.opts.onFatal?.('left the cluster'));
+    }, 50);
   }
 
   /** Addresses the HTTP API is bound to (with the real port when 0 was asked for). */
@@ -89,13 +179,19 @@ export class Agent {
     });
   }
 
-  /** Closes every interface; safe to call more than once. `leave` asks for a graceful cluster leave first. */
+  /** Closes every interface; safe to call more than once. `leave` first leaves the cluster gracefully. */
   async shutdown(opts: { leave?: boolean } = {}): Promise<void> {
     if (this.state === 'stopped' || this.state === 'stopping') return;
+    const wasRunning = this.state === 'running';
     this.state = 'stopping';
-    if (opts.leave) this.log.info('leaving the cluster');
+    this.clock.clearTimeout(this.joinTimer);
+    if (opts.leave && wasRunning) {
+      this.log.info('leaving the cluster');
+      await this.gossip.leave(LEAVE_TIMEOUT_MS).catch((e: Error) => this.log.warn(`leave failed: ${e.message}`));
+    }
     await Promise.all(this.httpServers.map((s) => this.drain(s)));
     this.httpServers.length = 0;
+    await this.gossip.shutdown();
     this.state = 'stopped';
     this.log.info('agent stopped');
   }
@@ -118,6 +214,27 @@ export class Agent {
   /** The server RPC address other servers and `status/leader` name: "ip:port". */
   serverAddress(): string {
     return fmtAddr(this.config.advertiseAddr, this.config.ports.server);
+  }
+
+  /** Consul's Serf tags, so tools that read member tags see what they expect. */
+  private serfTags(): Record<string, string> {
+    const c = this.config;
+    const tags: Record<string, string> = {
+      role: c.server ? 'consul' : 'node',
+      dc: c.datacenter,
+      id: this.nodeId,
+      vsn: '2',
+      vsn_min: '2',
+      vsn_max: '3',
+      build: `${VERSION}:herald`,
+    };
+    if (c.server) {
+      tags['port'] = String(c.ports.server);
+      tags['raft_vsn'] = '3';
+      if (c.bootstrap) tags['bootstrap'] = '1';
+      if (c.bootstrapExpect > 0) tags['expect'] = String(c.bootstrapExpect);
+    }
+    return tags;
   }
 
   /** Until the Raft group exists, only a bootstrapping single server (dev mode) leads itself. */

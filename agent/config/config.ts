@@ -60,6 +60,15 @@ export interface RuntimeConfig {
     soa: { refresh: number; retry: number; expire: number; minTtl: number };
   };
   raftMultiplier: number;
+  gossip: {
+    profile: 'lan' | 'local';
+    gossipNodes?: number;
+    gossipIntervalMs?: number;
+    probeIntervalMs?: number;
+    probeTimeoutMs?: number;
+    retransmitMult?: number;
+    suspicionMult?: number;
+  };
   /** Service, check and watch definitions as given (validated by their subsystems). */
   services: RawConfig[];
   checks: RawConfig[];
@@ -303,6 +312,7 @@ export function buildConfig(flags: FlagConfig, pickAdvertise: () => string = fir
       soa: { refresh: soa['refresh'] as number, retry: soa['retry'] as number, expire: soa['expire'] as number, minTtl: soa['min_ttl'] as number },
     },
     raftMultiplier: (get<RawConfig>('performance')['raft_multiplier'] as number) ?? 1,
+    gossip: gossipConfig(get<RawConfig | undefined>('gossip_lan') ?? {}),
     services: (get<RawConfig[] | undefined>('services') ?? []) as RawConfig[],
     checks: (get<RawConfig[] | undefined>('checks') ?? []) as RawConfig[],
     watches: (get<RawConfig[] | undefined>('watches') ?? []) as RawConfig[],
@@ -312,6 +322,21 @@ export function buildConfig(flags: FlagConfig, pickAdvertise: () => string = fir
   return cfg;
 }
 
+function gossipConfig(g: RawConfig): RuntimeConfig['gossip'] {
+  const dur = (k: string): number | undefined => (typeof g[k] === 'string' ? parseDuration(g[k] as string) : undefined);
+  const out: RuntimeConfig['gossip'] = { profile: (g['profile'] as 'lan' | 'local' | undefined) ?? 'lan' };
+  if (g['gossip_nodes'] !== undefined) out.gossipNodes = g['gossip_nodes'] as number;
+  if (g['retransmit_mult'] !== undefined) out.retransmitMult = g['retransmit_mult'] as number;
+  if (g['suspicion_mult'] !== undefined) out.suspicionMult = g['suspicion_mult'] as number;
+  const gi = dur('gossip_interval');
+  if (gi !== undefined) out.gossipIntervalMs = gi;
+  const pi = dur('probe_interval');
+  if (pi !== undefined) out.probeIntervalMs = pi;
+  const pt = dur('probe_timeout');
+  if (pt !== undefined) out.probeTimeoutMs = pt;
+  return out;
+}
+
 /** Rules that involve more than one key. */
 function crossCheck(c: RuntimeConfig): void {
   const problems: string[] = [];
@@ -319,6 +344,9 @@ function crossCheck(c: RuntimeConfig): void {
   if (c.bootstrap && c.bootstrapExpect > 0) problems.push('bootstrap and bootstrap_expect: set one or the other, not both');
   if ((c.bootstrap || c.bootstrapExpect > 0) && !c.server) problems.push('bootstrap_expect/bootstrap: only valid on a server (set server: true)');
   if (c.bindAddr === '0.0.0.0' && c.advertiseAddr === '0.0.0.0') problems.push('advertise_addr: cannot be 0.0.0.0; set advertise_addr');
+  if (c.gossip.probeTimeoutMs !== undefined && c.gossip.probeTimeoutMs >= (c.gossip.probeIntervalMs ?? (c.gossip.profile === 'local' ? 200 : 1000))) {
+    problems.push('gossip_lan.probe_timeout: must be shorter than gossip_lan.probe_interval');
+  }
   if (c.altDomain && c.altDomain === c.domain) problems.push(`alt_domain: must differ from domain "${c.domain}"`);
   const snake: Record<string, string> = { serfLan: 'serf_lan', serfWan: 'serf_wan' };
   const ports = Object.entries(c.ports)

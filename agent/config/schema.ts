@@ -125,6 +125,23 @@ export const SCHEMA: Record<string, Spec> = {
       },
     },
   },
+  gossip_lan: {
+    kind: 'object',
+    doc: 'LAN gossip timing (memberlist LAN defaults).',
+    fields: {
+      profile: {
+        kind: 'string',
+        check: (v) => (v === 'lan' || v === 'local' ? undefined : 'must be "lan" or "local"'),
+        doc: 'Base timings: "lan" (memberlist LAN, default) or "local" (fast, for tests on one host).',
+      },
+      gossip_nodes: { kind: 'int', min: 1, max: 64, doc: 'Members gossiped to per round (default 3).' },
+      gossip_interval: { kind: 'duration', min: 1, doc: 'Time between gossip rounds (default "200ms").' },
+      probe_interval: { kind: 'duration', min: 10, doc: 'Time between failure probes (default "1s").' },
+      probe_timeout: { kind: 'duration', min: 1, doc: 'Wait for a direct ack before indirect probes (default "500ms").' },
+      retransmit_mult: { kind: 'int', min: 1, max: 64, doc: 'Broadcast retransmits = mult × ⌈log10(n+1)⌉ (default 4).' },
+      suspicion_mult: { kind: 'int', min: 1, max: 64, doc: 'Suspicion timeout = mult × max(1, log10 n) × probe interval (default 4).' },
+    },
+  },
   performance: {
     kind: 'object',
     doc: 'Timing scale.',

@@ -5,6 +5,11 @@ import type { RuntimeConfig } from '../config/config.js';
 import { HttpError, MethodNotAllowedError, NotFoundError } from './errors.js';
 import { agentRoutes } from './routes/agent.js';
 import { statusRoutes } from './routes/status.js';
+import { memberRoutes } from './routes/members.js';
+import { eventRoutes } from './routes/event.js';
+import type { Gossip } from '../swim/gossip.js';
+import type { UserEventLog } from '../events.js';
+import type { Clock } from '../runtime/clock.js';
 
 /** What the HTTP API reads from the running agent. Everything is injected; the app opens nothing. */
 export interface HttpDeps {
@@ -16,6 +21,15 @@ export interface HttpDeps {
   status: {
     leader(): Promise<string> | string;
     peers(): Promise<string[]> | string[];
+  };
+  /** LAN gossip: members, join, force-leave, keyring. */
+  gossip: Gossip;
+  events: UserEventLog;
+  clock: Clock;
+  /** Agent-level actions the API can ask for. */
+  lifecycle: {
+    /** Leave the cluster gracefully and stop the agent. */
+    leave(): Promise<void>;
   };
 }
 
@@ -51,7 +65,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     }
   });
 
-  for (const mod of [agentRoutes, statusRoutes]) mod(router, deps);
+  for (const mod of [agentRoutes, statusRoutes, memberRoutes, eventRoutes]) mod(router, deps);
 
   app.use(router.routes());
   app.use(async (ctx) => {

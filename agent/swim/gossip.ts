@@ -82,6 +82,8 @@ export interface GossipEvents {
   'member-reap': [MemberInfo];
   'member-conflict': [MemberInfo, { addr: string; port: number }];
   'user-event': [UserEvent];
+  /** The local keyring changed (a local or a remote install/use/remove); persist it. */
+  'keyring-change': [];
 }
 
 /**
@@ -287,6 +289,7 @@ export class Gossip extends EventEmitter<GossipEvents> {
   private async keyringOp(op: KeyringOpKind, key: string, timeoutMs: number): Promise<KeyringOpResult> {
     const core = this.requireCore();
     applyKeyOp(this.requireKeyring(), op, key);
+    this.emit('keyring-change');
     const members = core.numLive();
     const result: KeyringOpResult = { members, acks: 1, errors: {} };
     const id = core.keyringOp(op, key);
@@ -310,6 +313,7 @@ export class Gossip extends EventEmitter<GossipEvents> {
     try {
       applyKeyOp(this.requireKeyring(), op.op, op.key);
       core.keyringAck(op, true);
+      this.emit('keyring-change');
     } catch (err) {
       core.keyringAck(op, false, (err as Error).message);
     }

@@ -8,8 +8,8 @@
  *   dialling us) only carry messages towards this node.
  * - `send()` never throws and never blocks: a message is queued for its peer; a full queue
  *   drops its oldest message (Raft retransmits). Messages to unknown peers, messages that
- *   cannot be encoded and messages larger than `maxFrameSize` are dropped. Every drop is
- *   counted in {@link TcpTransport.stats}.
+ *   cannot be encoded, messages not from this node and messages larger than `maxFrameSize`
+ *   are dropped. Every drop is counted in {@link TcpTransport.stats}.
  * - Any inbound protocol violation (unknown frame version, frame larger than
  *   `maxFrameSize`, undecodable body, no Hello first, a message whose `from` is not the
  *   Hello's node id or whose `to` is not this node) is counted and closes that
@@ -18,11 +18,44 @@
  *   written to a socket.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import type { Logger } from 'pino';
-import { pino } from 'pino';
-import type { Clock, Rng, TimerHandle } from '../runtime.js';
+import { pino, type Logger } from 'pino';
 import type { RaftTransport } from './types.js';
 import { FrameKind, FrameParser, encodeFrame, FRAME_PREFIX, type Hello } from './transport-frame.js';
+
+/** A timer handle; structurally the `TimerHandle` of agent/runtime/clock.ts. */
+export interface TransportTimerHandle {
+  readonly id: number;
+}
+
+/**
+ * The part of a Clock the transport uses. `agent/runtime` `Clock` satisfies it
+ * structurally (catalog/ does not import agent/), so the agent injects its clock.
+ */
+export interface TransportTimers {
+  setTimeout(fn: () => void, ms: number): TransportTimerHandle;
+  clearTimeout(handle: TransportTimerHandle | undefined): void;
+}
+
+/** Node's timers behind {@link TransportTimers}; the default. */
+function realTimers(): TransportTimers {
+  const live = new Map<number, NodeJS.Timeout>();
+  let next = 0;
+  return {
+    setTimeout(fn, ms) {
+      const id = ++next;
+      live.set(id, setTimeout(() => {
+        live.delete(id);
+        fn();
+      }, Math.max(0, ms)));
+      return { id };
+    },
+    clearTimeout(handle) {
+      if (!handle) return;
+      clearTimeout(live.get(handle.id));
+      live.delete(handle.id);
+    },
+  };
+}
 
 export class TransportError extends Error {
   override name = 'TransportError';
@@ -50,10 +83,10 @@ export interface TcpTransportOptions {
   connectPreamble?: Uint8Array;
   /** Inbound connections allowed at once. Default 256. */
   maxInboundConnections?: number;
-  /** Timers for reconnect backoff and handshake deadlines. */
-  clock: Clock;
-  /** Jitter for the backoff. */
-  rng: Rng;
+  /** Timer source for redial and handshake timeouts; default Node timers. */
+  clock?: TransportTimers;
+  /** Jitter source in [0, 1) (e.g. a seeded `Rng`); default Math.random. */
+  rng?: { next(): number };
   logger?: Logger;
 }
 
@@ -62,6 +95,8 @@ export interface TransportStats {
   received: number;
   droppedQueueFull: number;
   droppedUnknownPeer: number;
+  /** `send()` of a message whose `from` is not this node (the receiver would reject it). */
+  droppedBadSender: number;
   droppedUnencodable: number;
   droppedOversize: number;
   rejectedVersion: number;
@@ -81,7 +116,7 @@ interface Peer {
   connected: boolean;
   blocked: boolean;
   backoffMs: number;
-  timer: TimerHandle | undefined;
+  timer: TransportTimerHandle | undefined;
 }
 
 /** Splits "host:port" or "[v6]:port". */
@@ -101,8 +136,8 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
   private readonly inbound = new Set<Socket>();
   private handler: ((msg: M) => void) | undefined;
   private closed = false;
-  private readonly clock: Clock;
-  private readonly rng: Rng;
+  private readonly clock: TransportTimers;
+  private readonly rng: { next(): number };
   private readonly logger: Logger;
   private readonly maxFrameSize: number;
   private readonly queueLimit: number;
@@ -113,6 +148,7 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
     received: 0,
     droppedQueueFull: 0,
     droppedUnknownPeer: 0,
+    droppedBadSender: 0,
     droppedUnencodable: 0,
     droppedOversize: 0,
     rejectedVersion: 0,
@@ -127,8 +163,8 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
     private readonly opts: TcpTransportOptions,
     private readonly server: Server | undefined,
   ) {
-    this.clock = opts.clock;
-    this.rng = opts.rng;
+    this.clock = opts.clock ?? realTimers();
+    this.rng = opts.rng ?? { next: Math.random };
     this.logger = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'raft-transport' });
     this.maxFrameSize = opts.maxFrameSize ?? 64 * 1024 * 1024;
     this.queueLimit = opts.sendQueueLimit ?? 1024;
@@ -187,6 +223,10 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
 
   send(msg: M): void {
     if (this.closed) return;
+    if (msg.from !== this.opts.nodeId) {
+      this.counters.droppedBadSender++;
+      return;
+    }
     const peer = this.peers.get(msg.to);
     if (!peer) {
       this.counters.droppedUnknownPeer++;

@@ -23,8 +23,7 @@
  */
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import {
   emptyHardState,
   type Entry,
@@ -173,6 +172,9 @@ export class FileStorage implements RaftStorage {
       if (entries.length > 0) {
         entries.forEach((e, k) => {
           if (e.index !== f + k) throw new WalError(`raft: wal: save() entries must have consecutive indexes (${f + k} expected, got ${e.index})`);
+          if (!Number.isSafeInteger(e.index) || e.index < 1 || !Number.isSafeInteger(e.term) || e.term < 0 || !(e.data instanceof Uint8Array)) {
+            throw new WalError(`raft: wal: malformed entry at position ${k} (index ${e.index}, term ${e.term})`);
+          }
         });
         if (this.snap && f <= this.snap.index) {
           throw new WalError(`raft: wal: cannot append entry ${f}: at or below the snapshot index ${this.snap.index}`);
@@ -201,6 +203,9 @@ export class FileStorage implements RaftStorage {
   saveSnapshot(snapshot: Snapshot): Promise<void> {
     return this.serial(async () => {
       const meta = snapshot.meta;
+      if (!Number.isSafeInteger(meta.index) || meta.index < 1 || !Number.isSafeInteger(meta.term) || meta.term < 0) {
+        throw new WalError(`raft: snapshot: bad snapshot index/term ${meta.index}/${meta.term}`);
+      }
       if (this.snap && meta.index < this.snap.index) {
         throw new WalError(`raft: snapshot: refusing to save snapshot at index ${meta.index}, older than the stored one at ${this.snap.index}`);
       }

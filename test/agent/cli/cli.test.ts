@@ -10,7 +10,7 @@ import { captureIO } from '../../lib/io.js';
 import { tempDir } from '../../lib/tmp.js';
 import { serveApp } from '../../lib/net.js';
 import { createHttpApp } from '../../../agent/http/app.js';
-import { silentLogger } from '../../../agent/runtime/logger.js';
+import { httpDeps } from '../../lib/http-deps.js';
 
 /** Parses `herald agent <args>` and returns the options commander produced, without running the agent. */
 function parseAgentFlags(args: string[]): Record<string, unknown> {
@@ -142,14 +142,8 @@ describe('cli', () => {
 
     describe('info and -http-addr', () => {
       it('reads the agent named by -http-addr, then HERALD_HTTP_ADDR', async () => {
-        const app = createHttpApp({
-          config: buildConfig({ dev: true, raw: { node_name: 'info-node' } }),
-          nodeId: '11111111-2222-3333-4444-555555555555',
-          version: VERSION,
-          logger: silentLogger(),
-          status: { leader: () => '', peers: () => [] },
-        });
-        const srv = await serveApp(app);
+        const made = await httpDeps({ node_name: 'info-node' }, { nodeId: '11111111-2222-3333-4444-555555555555' });
+        const srv = await serveApp(createHttpApp(made.deps));
         try {
           let io = captureIO();
           expect(await runCli(['info', `-http-addr=${srv.url}`], io)).to.equal(0);
@@ -162,6 +156,7 @@ describe('cli', () => {
           expect(io.err()).to.match(/^Error: cannot reach the Herald agent at 127.0.0.1:1: ECONNREFUSED/);
         } finally {
           await srv.close();
+          await made.close();
         }
       });
 

@@ -1,27 +1,26 @@
 import { expect } from 'chai';
 import { createHttpApp, type HttpDeps } from '../../../agent/http/app.js';
-import { buildConfig } from '../../../agent/config/config.js';
-import { silentLogger } from '../../../agent/runtime/logger.js';
 import { VERSION } from '../../../agent/version.js';
+import { httpDeps } from '../../lib/http-deps.js';
 import { serveApp } from '../../lib/net.js';
 
-function deps(over: Partial<HttpDeps> = {}): HttpDeps {
-  return {
-    config: buildConfig({ dev: true, raw: { node_name: 'web-1', datacenter: 'east' } }),
-    nodeId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
-    version: VERSION,
-    logger: silentLogger(),
-    status: { leader: () => '127.0.0.1:8300', peers: () => ['127.0.0.1:8300'] },
-    ...over,
-  };
+let closeGossip: (() => Promise<void>) | undefined;
+
+async function deps(over: Partial<HttpDeps> = {}): Promise<HttpDeps> {
+  const made = await httpDeps({ node_name: 'web-1', datacenter: 'east' }, over);
+  closeGossip = made.close;
+  return made.deps;
 }
 
 describe('http app skeleton', () => {
   let srv: Awaited<ReturnType<typeof serveApp>>;
-  afterEach(async () => srv?.close());
+  afterEach(async () => {
+    await srv?.close();
+    await closeGossip?.();
+  });
 
   it('GET /v1/agent/self reports the agent identity in Consul field names', async () => {
-    srv = await serveApp(createHttpApp(deps()));
+    srv = await serveApp(createHttpApp(await deps()));
     const res = await fetch(`${srv.url}/v1/agent/self`);
     expect(res.status).to.equal(200);
     expect(res.headers.get('content-type')).to.match(/^application\/json/);
@@ -37,19 +36,19 @@ describe('http app skeleton', () => {
   });
 
   it('?pretty indents the JSON', async () => {
-    srv = await serveApp(createHttpApp(deps()));
+    srv = await serveApp(createHttpApp(await deps()));
     const text = await (await fetch(`${srv.url}/v1/status/peers?pretty`)).text();
     expect(text).to.equal('[\n    "127.0.0.1:8300"\n]');
   });
 
   it('status/leader and status/peers return what the status source says', async () => {
-    srv = await serveApp(createHttpApp(deps({ status: { leader: async () => '', peers: async () => [] } })));
+    srv = await serveApp(createHttpApp(await deps({ status: { leader: async () => '', peers: async () => [] } })));
     expect(await (await fetch(`${srv.url}/v1/status/leader`)).json()).to.equal('');
     expect(await (await fetch(`${srv.url}/v1/status/peers`)).json()).to.deep.equal([]);
   });
 
   it('unknown paths are 404 in plain text, wrong methods 405 with Allow, OPTIONS lists methods', async () => {
-    srv = await serveApp(createHttpApp(deps()));
+    srv = await serveApp(createHttpApp(await deps()));
     let res = await fetch(`${srv.url}/v1/no/such/thing`);
     expect(res.status).to.equal(404);
     expect(res.headers.get('content-type')).to.match(/^text\/plain/);
@@ -66,7 +65,7 @@ describe('http app skeleton', () => {
   it('an unexpected failure is a 500 with the message, and the app keeps serving', async () => {
     srv = await serveApp(
       createHttpApp(
-        deps({
+        await deps({
           status: {
             leader: () => {
               throw new Error('rpc: no servers reachable');

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { connect, type Socket } from 'node:net';
+import { ManualClock, SystemClock } from '../../../agent/runtime/clock.js';
 import { SeededRng } from '../../../agent/runtime/rng.js';
-import { SystemClock } from '../../../agent/runtime/clock.js';
 import { TcpTransport, parseAddress } from '../../../catalog/raft/transport.js';
 import { FrameKind, FrameParser, encodeFrame } from '../../../catalog/raft/transport-frame.js';
 
@@ -47,7 +47,7 @@ describe('raft TcpTransport', () => {
   const open: Array<TcpTransport<TestMsg>> = [];
 
   async function make(nodeId: string, port?: number, extra: { maxFrameSize?: number; sendQueueLimit?: number } = {}): Promise<{ t: TcpTransport<TestMsg>; got: TestMsg[] }> {
-    const t = await TcpTransport.listen<TestMsg>({ nodeId, port, backoffInitialMs: 10, backoffMaxMs: 100, rng: new SeededRng(7), clock: new SystemClock(), ...extra });
+    const t = await TcpTransport.listen<TestMsg>({ nodeId, port, backoffInitialMs: 10, backoffMaxMs: 100, clock: new SystemClock(), rng: new SeededRng(7), ...extra });
     const got: TestMsg[] = [];
     t.onMessage((m) => got.push(m));
     open.push(t);
@@ -139,6 +139,8 @@ describe('raft TcpTransport', () => {
     expect(a.t.stats().droppedQueueFull).to.equal(15);
     a.t.send({ from: 'a', to: 'nobody', term: 1, seq: 0 });
     expect(a.t.stats().droppedUnknownPeer).to.equal(1);
+    a.t.send({ from: 'someone-else', to: 'ghost', term: 1, seq: 0 });
+    expect(a.t.stats().droppedBadSender).to.equal(1);
   });
 
   it('rejects an unknown frame version, an oversize frame, garbage and a missing hello, and keeps serving', async () => {
@@ -184,6 +186,19 @@ describe('raft TcpTransport', () => {
     b.t.send({ from: 'b', to: 'a', term: 5, seq: 1 });
     await until(() => a.got.length === 1, 5000, 'delivery after garbage');
     expect(a.got[0]).to.deep.equal({ from: 'b', to: 'a', term: 5, seq: 1 });
+  });
+
+  it('closes an inbound connection that sends no hello within the handshake timeout (injected clock)', async () => {
+    const clock = new ManualClock(0);
+    const t = await TcpTransport.listen<TestMsg>({ nodeId: 'a', clock, handshakeTimeoutMs: 1000 });
+    open.push(t);
+    const closed = rawSend(t.address, []);
+    await until(() => clock.pending() === 1, 5000, 'inbound connection accepted');
+    clock.advance(999);
+    expect(t.stats().rejectedMalformed).to.equal(0);
+    clock.advance(1);
+    expect(await closed).to.equal(true);
+    expect(t.stats().rejectedMalformed).to.equal(1);
   });
 
   it('drops an outgoing message larger than maxFrameSize instead of sending it', async () => {

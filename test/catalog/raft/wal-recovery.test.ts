@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { SeededRng } from '../../../agent/runtime/rng.js';
 import { FileStorage, SnapshotCorruptError, WalCorruptError } from '../../../catalog/raft/wal/index.js';
 import { SEGMENT_HEADER_SIZE, scanRecords } from '../../../catalog/raft/wal/record.js';
+import { encodeSnapshot, snapshotFileName } from '../../../catalog/raft/wal/snapshot-file.js';
 import { capturingLogger, entries, makeTempDir, payloadFor, removeDir, snapshot } from './wal-helpers.js';
 
 const SEG = 2048;
@@ -177,6 +178,25 @@ describe('raft wal recovery', () => {
     const err = await openError(dir);
     expect(err).to.be.instanceOf(SnapshotCorruptError);
     expect(err.message).to.equal(`raft: snapshot: corrupt snapshot file ${bad}: data checksum mismatch`);
+  });
+
+  it('completes a saveSnapshot() interrupted after the snapshot rename (log not yet reset)', async () => {
+    let s = await FileStorage.open(dir!, { nodeId: 'n1' });
+    await s.save({ term: 1, vote: '', commit: 10 }, entries(1, 10, 1));
+    await s.close();
+    // As if the process died right after the snapshot file was renamed into place.
+    const sn = snapshot(8, 2);
+    await writeFile(join(dir!, 'snapshots', snapshotFileName(2, 8)), Buffer.concat(encodeSnapshot(sn)));
+    s = await FileStorage.open(dir!, { nodeId: 'n1' });
+    expect(s.lastIndex()).to.equal(8);
+    const st = await s.load();
+    expect(st.snapshot).to.deep.equal(sn);
+    expect(st.entries).to.deep.equal([]);
+    await s.save(undefined, entries(9, 9, 2));
+    await s.close();
+    s = await FileStorage.open(dir!, { nodeId: 'n1' });
+    expect((await s.load()).entries).to.deep.equal(entries(9, 9, 2));
+    await s.close();
   });
 
   describe('kill -9 while writing', function () {
