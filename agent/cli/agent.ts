@@ -135,9 +135,23 @@ export function registerAgentCommand(program: Command, io: CliIO, setExit: (code
  */
 export async function runAgent(config: RuntimeConfig, io: CliIO): Promise<number> {
   const logger = createLogger({ level: config.logLevel, json: config.logJson, destination: io.stdout });
-  const agent = new Agent({ config, logger });
+  let finish: (code: number) => void = () => undefined;
+  const agent = new Agent({
+    config,
+    logger,
+    onFatal: (reason) => {
+      // A requested leave ends the process normally; anything else is a failure.
+      const code = reason === 'left the cluster' ? 0 : 1;
+      void agent.shutdown().then(() => finish(code));
+    },
+  });
   await agent.start();
   return new Promise<number>((resolve) => {
+    finish = (code) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(code);
+    };
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals): void => {
       signals++;

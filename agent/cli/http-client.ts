@@ -57,7 +57,10 @@ export class AgentClient {
       body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = send(url, { method, timeout: this.timeoutMs }, (res) => {
+      const headers: Record<string, string | number> = {};
+      // Without an explicit length Node sends no body framing for DELETE, and the body is lost.
+      if (payload !== undefined) headers['Content-Length'] = Buffer.byteLength(payload);
+      const req = send(url, { method, timeout: this.timeoutMs, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));

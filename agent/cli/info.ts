@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { AgentClient, resolveHttpAddr } from './http-client.js';
+import { clientFor } from './client.js';
 import { println, type CliIO } from './io.js';
 
 interface SelfResponse {
@@ -13,9 +13,7 @@ export function registerInfoCommand(program: Command, io: CliIO): void {
     .command('info')
     .description("Show the local agent's configuration and stats")
     .action(async (_opts: unknown, cmd: Command) => {
-      const { httpAddr } = cmd.optsWithGlobals<{ httpAddr?: string }>();
-      const client = new AgentClient(resolveHttpAddr(httpAddr, io.env));
-      const self = await client.json<SelfResponse>('GET', '/v1/agent/self');
+      const self = await clientFor(cmd, io).json<SelfResponse>('GET', '/v1/agent/self');
       const sections: Record<string, Record<string, unknown>> = { ...(self.Stats ?? {}) };
       sections['agent'] = {
           ...(self.Stats?.['agent'] ?? {}),

@@ -6,6 +6,9 @@ import { CliError, println, type CliIO } from './io.js';
 import { registerAgentCommand } from './agent.js';
 import { registerValidateCommand } from './validate.js';
 import { registerInfoCommand } from './info.js';
+import { registerMemberCommands } from './members.js';
+import { registerKeyringCommands } from './keyring.js';
+import { registerEventCommand } from './event.js';
 
 /** Builds the `herald` command tree. Output goes to `io`; nothing calls process.exit. */
 export function createProgram(io: CliIO, setExit: (code: number) => void): Command {
@@ -24,6 +27,9 @@ export function createProgram(io: CliIO, setExit: (code: number) => void): Comma
   registerAgentCommand(program, io, setExit);
   registerValidateCommand(program, io);
   registerInfoCommand(program, io);
+  registerMemberCommands(program, io);
+  registerKeyringCommands(program, io);
+  registerEventCommand(program, io);
   program
     .command('version')
     .description('Print the Herald version')
