@@ -40,6 +40,11 @@ export class MemoryStorage implements RaftStorage {
     return this.loadSync();
   }
 
+  /** The durable hard state (a copy). */
+  hardStateSync(): HardState {
+    return { ...this.hard };
+  }
+
   /** True when nothing was ever saved (no term, no snapshot, no entries). */
   isEmpty(): boolean {
     return this.hard.term === 0 && !this.snap && this.ents.length === 0;
