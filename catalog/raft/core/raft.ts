@@ -739,9 +739,15 @@ export class RaftCore {
     return true;
   }
 
+  /** Sends every follower what it lacks; in replicate state, pipelines up to the inflight window. */
   private bcastAppend(): void {
     this.needBroadcast = false;
-    for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id, true);
+    for (const [id, pr] of this.prs) {
+      if (id === this.id || !this.sendAppend(id, true)) continue;
+      for (let i = 1; i < this.maxInflight && pr.state === 'replicate' && this.sendAppend(id, false); i++) {
+        // pipelined
+      }
+    }
   }
 
   private bcastHeartbeat(context: string | undefined): void {

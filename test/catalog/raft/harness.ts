@@ -217,7 +217,7 @@ export class Cluster {
       if (filter && !filter(m)) continue;
       this.deliver(m);
       k++;
-      this.handleReady(m.to);
+      if (this.nodes.has(m.to)) this.handleReady(m.to);
     }
     return k;
   }
