@@ -496,7 +496,7 @@ export class RaftCore {
           else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) pr.becomeReplicate();
           else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
           if (this.maybeCommit()) this.bcastAppend();
-          else if (wasPaused) this.sendAppend(m.from, false);
+          else if (wasPaused) this.sendAppend(m.from, true);
           for (let i = 0; i < this.maxInflight && this.sendAppend(m.from, false); i++) {
             // keep the pipeline full
           }
