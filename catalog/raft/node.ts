@@ -40,6 +40,8 @@ export interface RaftNodeOptions {
   trailingLogs?: number;
   /** A ReadIndex request not answered within this many ticks fails. Default 2 election timeouts. */
   readTimeoutTicks?: number;
+  /** A proposal not applied within this many ticks fails (outcome unknown). Default 100 (10 s). */
+  proposalTimeoutTicks?: number;
 }
 
 /** Emitted as 'change' whenever leader, role or term changes. */
@@ -57,6 +59,7 @@ export interface ProposeResult {
 
 interface PendingProposal {
   term: number;
+  deadline: number;
   resolve: (r: ProposeResult) => void;
   reject: (e: Error) => void;
 }
@@ -90,6 +93,7 @@ export class RaftNode extends EventEmitter {
   private readonly snapshotThreshold: number;
   private readonly trailingLogs: number;
   private readonly readTimeoutTicks: number;
+  private readonly proposalTimeoutTicks: number;
 
   private core: RaftCore | undefined;
   private timer: TimerHandle | undefined;
@@ -117,6 +121,7 @@ export class RaftNode extends EventEmitter {
     this.snapshotThreshold = o.snapshotThreshold ?? 8192;
     this.trailingLogs = o.trailingLogs ?? 10240;
     this.readTimeoutTicks = o.readTimeoutTicks ?? 2 * 2 * (this.coreOpts.electionTicks ?? 10);
+    this.proposalTimeoutTicks = o.proposalTimeoutTicks ?? 100;
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -221,7 +226,7 @@ export class RaftNode extends EventEmitter {
       if (core.role !== 'leader') throw new NotLeaderError(core.leader);
       const r = core.propose(data);
       if (!r) throw new NotLeaderError(core.leader);
-      this.proposals.set(r.index, { term: r.term, resolve, reject });
+      this.proposals.set(r.index, { term: r.term, deadline: this.ticks + this.proposalTimeoutTicks, resolve, reject });
     });
   }
 
@@ -229,7 +234,7 @@ export class RaftNode extends EventEmitter {
   proposeConfChange(cc: ConfChange): Promise<ProposeResult> {
     return this.request((core, resolve, reject) => {
       const r = core.proposeConfChange(cc);
-      this.proposals.set(r.index, { term: r.term, resolve, reject });
+      this.proposals.set(r.index, { term: r.term, deadline: this.ticks + this.proposalTimeoutTicks, resolve, reject });
     });
   }
 
@@ -295,6 +300,12 @@ export class RaftNode extends EventEmitter {
       if (r.index === undefined && this.ticks > r.deadline) {
         this.reads.delete(ctx);
         r.reject(new RaftError('read index timed out'));
+      }
+    }
+    for (const [index, p] of this.proposals) {
+      if (this.ticks > p.deadline) {
+        this.proposals.delete(index);
+        p.reject(new RaftError('proposal timed out (outcome unknown)'));
       }
     }
   }

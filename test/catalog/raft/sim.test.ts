@@ -6,7 +6,7 @@ import { runSimulation, type SimOptions, type SimResult } from './sim.js';
  * seeds per shape instead of the default.
  */
 const replay = process.env['SEED'] !== undefined ? Number(process.env['SEED']) : undefined;
-const perShape = Number(process.env['RAFT_SIM_SEEDS'] ?? 150);
+const perShape = Number(process.env['RAFT_SIM_SEEDS'] ?? 500);
 
 const shapes: { name: string; opts: Omit<SimOptions, 'seed'> }[] = [
   { name: '3 nodes', opts: { voters: 3 } },

@@ -85,6 +85,16 @@ interface PendingRead {
 }
 
 export function runSimulation(o: SimOptions): SimResult {
+  try {
+    return simulate(o);
+  } catch (e) {
+    if (e instanceof SimFailure) throw e;
+    // A broken invariant inside the core (it throws, never recovers): name the seed too.
+    throw new SimFailure(o.seed, `core threw: ${(e as Error).stack ?? String(e)}`);
+  }
+}
+
+function simulate(o: SimOptions): SimResult {
   const seed = o.seed;
   const fail = (msg: string): never => {
     throw new SimFailure(seed, msg);
