@@ -2,7 +2,7 @@
  * Seeded simulation of a Raft cluster in one process (VOPR style). A safety phase with
  * message loss, reordering, duplication, delay, partitions (including isolating the
  * leader), crashes that lose everything not yet persisted, and membership changes under
- * client load; then a liveness phase on a healed network. Invariants are checked after
+ * client load, leadership transfers; then a liveness phase on a healed network. Invariants are checked after
  * every step; the clients' KV history is checked for linearizability at the end.
  * Every failure message names the seed.
  */
@@ -57,6 +57,7 @@ export interface SimResult {
   committed: number;
   leaders: number;
   confChanges: number;
+  transfers: number;
   linearizable: 'ok' | 'unknown';
 }
 
@@ -122,6 +123,7 @@ function simulate(o: SimOptions): SimResult {
   const checkedCommit = new Map<string, number>();
   const leadersSeen = new Set<string>();
   let confChanges = 0;
+  let transfers = 0;
 
   const history: Operation[] = [];
   const writes = new Map<string, PendingWrite>(); // `${node}@${index}`
@@ -366,7 +368,19 @@ function simulate(o: SimOptions): SimResult {
         c.partition([shuffled.slice(0, Math.ceil(shuffled.length / 2))]);
       } else if (r < 0.08) {
         c.heal();
-      } else if (o.membership && r < 0.11) {
+      } else if (r < 0.085) {
+        const lead = c.leaders()[0];
+        const others = lead ? c.core(lead).confState.voters.filter((v) => v !== lead) : [];
+        if (lead && others.length > 0) {
+          try {
+            c.core(lead).transferLeader(others[rng.int(others.length)] as string);
+            c.handleReady(lead);
+            transfers++;
+          } catch (e) {
+            if (!(e instanceof RaftError)) throw e;
+          }
+        }
+      } else if (o.membership && r < 0.115) {
         membershipStep();
       }
     }
@@ -420,6 +434,7 @@ function simulate(o: SimOptions): SimResult {
     committed: committedTerm.size,
     leaders: leaderOfTerm.size,
     confChanges,
+    transfers,
     linearizable: lin === 'ok' ? 'ok' : 'unknown',
   };
 }
