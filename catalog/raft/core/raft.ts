@@ -123,6 +123,7 @@ export class RaftCore {
   private readonly maxCommittedPerReady: number;
   private readonly disableProposalForwarding: boolean;
 
+  /** The in-memory log. Exposed for introspection and tests; mutate only through the core. */
   readonly log = new RaftLog();
   private _term = 0;
   private _vote = '';
@@ -856,8 +857,9 @@ export class RaftCore {
       return;
     }
     if (this.leadTransferee !== '' && !this.conf.voters.includes(this.leadTransferee)) this.leadTransferee = '';
-    if (this.maybeCommit()) this.bcastAppend();
-    else this.bcastAppend();
+    // The quorum changed: the commit index may move, and new members need the log.
+    this.maybeCommit();
+    this.bcastAppend();
   }
 
   // ---------------------------------------------------------------- ready / advance

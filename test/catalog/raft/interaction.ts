@@ -49,6 +49,8 @@ function fmtReady(id: string, rd: Ready): string[] {
 export class Interaction {
   c: Cluster | undefined;
   private out: string[] = [];
+  private electionTicks = 10;
+  private heartbeatTicks = 1;
 
   private cluster(): Cluster {
     if (!this.c) throw new Error('add-nodes first');
@@ -98,6 +100,8 @@ export class Interaction {
       case 'add-nodes': {
         const n = Number(a[0]);
         if (!this.c) {
+          this.electionTicks = num('election', 10);
+          this.heartbeatTicks = num('heartbeat', 1);
           const core: CoreOptions = {
             electionTicks: num('election', 10),
             heartbeatTicks: num('heartbeat', 1),
@@ -126,7 +130,7 @@ export class Interaction {
       case 'tick-heartbeat':
       case 'tick-election': {
         for (const id of a) {
-          const ticks = d.cmd === 'tick-heartbeat' ? 1 : 2 * 10;
+          const ticks = d.cmd === 'tick-heartbeat' ? this.heartbeatTicks : 2 * this.electionTicks;
           for (let i = 0; i < ticks; i++) this.cluster().core(id).tick();
         }
         return;
