@@ -44,11 +44,12 @@ export interface RaftNodeOptions {
   proposalTimeoutTicks?: number;
 }
 
-/** Emitted as 'change' whenever leader, role or term changes. */
+/** Emitted as 'change' whenever leader, role, term or membership (as applied) changes. */
 export interface RaftNodeChange {
   leader: string;
   role: Role;
   term: number;
+  conf: ConfState;
 }
 
 export interface ProposeResult {
@@ -78,7 +79,7 @@ interface PendingRead {
  * snapshot and apply committed entries, `advance()`. All core access is serialized through
  * one loop; storage calls are never concurrent.
  *
- * Events: 'change' ({@link RaftNodeChange}), 'error' (fatal storage or state machine failure;
+ * Events: 'change' ({@link RaftNodeChange}: leader, role, term or membership changed), 'error' (fatal storage or state machine failure;
  * the node stops).
  */
 export class RaftNode extends EventEmitter {
@@ -106,7 +107,7 @@ export class RaftNode extends EventEmitter {
   private readSeq = 0;
   private readonly proposals = new Map<number, PendingProposal>();
   private readonly reads = new Map<string, PendingRead>();
-  private last: RaftNodeChange = { leader: '', role: 'follower', term: 0 };
+  private last: RaftNodeChange = { leader: '', role: 'follower', term: 0, conf: { voters: [], learners: [] } };
 
   constructor(o: RaftNodeOptions) {
     super();
@@ -421,10 +422,12 @@ export class RaftNode extends EventEmitter {
   private notifyChange(): void {
     const core = this.core;
     if (!core) return;
-    const now: RaftNodeChange = { leader: core.leader, role: core.role, term: core.term };
-    if (now.leader === this.last.leader && now.role === this.last.role && now.term === this.last.term) return;
+    const now: RaftNodeChange = { leader: core.leader, role: core.role, term: core.term, conf: core.confState };
+    const key = (c: RaftNodeChange): string => `${c.leader}|${c.role}|${c.term}|${c.conf.voters.join(',')}|${c.conf.learners.join(',')}`;
+    if (key(now) === key(this.last)) return;
+    const leadershipChanged = now.leader !== this.last.leader || now.role !== this.last.role || now.term !== this.last.term;
     this.last = now;
-    if (now.role !== 'leader') {
+    if (leadershipChanged && now.role !== 'leader') {
       // Reads waiting for a leader's answer may never get one; fail them fast.
       for (const [ctx, r] of this.reads) {
         if (r.index !== undefined) continue;

@@ -215,6 +215,8 @@ describe('raft node (driver)', function () {
   it('adds a learner, promotes it once caught up, and transfers leadership to it', async () => {
     await cluster(['n1', 'n2', 'n3']);
     const lead = leaderOf() as Server;
+    const confEvents: string[] = [];
+    lead.node.on('change', (c: { conf: { voters: string[] } }) => confEvents.push(c.conf.voters.join(',')));
     await Promise.all([lead.node.propose(enc('a')), advance(300)]);
     const n4 = make('n4');
     await n4.node.start();
@@ -224,6 +226,7 @@ describe('raft node (driver)', function () {
     await Promise.all([lead.node.proposeConfChange({ type: ConfChangeType.PromoteVoter, nodeId: 'n4' }), advance(300)]);
     expect(lead.node.conf.voters).to.deep.equal(['n1', 'n2', 'n3', 'n4']);
     await until(() => n4.node.conf.voters.includes('n4'));
+    expect(confEvents.some((v) => v === 'n1,n2,n3,n4')).to.equal(true);
     await lead.node.transferLeader('n4');
     await until(() => n4.node.isLeader);
     expect(n4.node.term).to.be.greaterThan(lead.node.term - 1);
