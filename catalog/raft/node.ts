@@ -1,0 +1,440 @@
+import { EventEmitter } from 'node:events';
+import { SystemClock, type Clock, type TimerHandle } from '../../agent/runtime/clock.js';
+import { randomRng, type Rng } from '../../agent/runtime/rng.js';
+import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry, type RaftStorage, type RaftTransport } from './types.js';
+import { RaftCore, type RaftCoreConfig, type Ready, type Role, type Status } from './core/raft.js';
+import type { Message } from './core/messages.js';
+import { bootstrapHardState, bootstrapSnapshot } from './core/bootstrap.js';
+import { decodeConfChange } from './core/confchange.js';
+import { NotLeaderError, ProposalDroppedError, RaftError } from './core/errors.js';
+
+/**
+ * The replicated state machine. `apply` is called once per committed Normal entry, in
+ * index order, never concurrently; what it returns (or resolves to) is handed to the
+ * proposer. It should report bad commands in its return value: a throw is fatal to the
+ * node. `snapshot` serializes the state as of the last applied entry; `restore` replaces
+ * the whole state (zero-length data means the empty initial state).
+ */
+export interface StateMachine {
+  apply(entry: Entry): unknown | Promise<unknown>;
+  snapshot(): Uint8Array | Promise<Uint8Array>;
+  restore(data: Uint8Array): void | Promise<void>;
+}
+
+export interface RaftNodeOptions {
+  id: string;
+  storage: RaftStorage;
+  transport: RaftTransport<Message>;
+  stateMachine: StateMachine;
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Randomness for election timeouts. Default: seeded from system entropy. */
+  rng?: Rng;
+  /** Milliseconds per core tick. Default 100 (so election timeouts are 1–2 s with the defaults). */
+  tickMs?: number;
+  /** Core tuning (election/heartbeat ticks, pre-vote, check-quorum, batching limits). */
+  core?: Omit<RaftCoreConfig, 'id' | 'rng' | 'initial'>;
+  /** Take a snapshot once this many entries were applied since the last one. Default 8192. */
+  snapshotThreshold?: number;
+  /** Entries kept in memory behind a snapshot for slow followers. Default 10240. */
+  trailingLogs?: number;
+  /** A ReadIndex request not answered within this many ticks fails. Default 2 election timeouts. */
+  readTimeoutTicks?: number;
+  /** A proposal not applied within this many ticks fails (outcome unknown). Default 100 (10 s). */
+  proposalTimeoutTicks?: number;
+}
+
+/** Emitted as 'change' whenever leader, role, term or membership (as applied) changes. */
+export interface RaftNodeChange {
+  leader: string;
+  role: Role;
+  term: number;
+  conf: ConfState;
+}
+
+export interface ProposeResult {
+  index: number;
+  /** What {@link StateMachine.apply} returned for the entry (undefined for conf changes). */
+  result: unknown;
+}
+
+interface PendingProposal {
+  term: number;
+  deadline: number;
+  resolve: (r: ProposeResult) => void;
+  reject: (e: Error) => void;
+}
+
+interface PendingRead {
+  index: number | undefined;
+  deadline: number;
+  resolve: (index: number) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * Drives a {@link RaftCore}: turns clock time into ticks, feeds it transport messages
+ * and client requests, and processes each Ready strictly in this order — persist
+ * (snapshot, then entries + hard state in one durable batch), send messages, restore the
+ * snapshot and apply committed entries, `advance()`. All core access is serialized through
+ * one loop; storage calls are never concurrent.
+ *
+ * Events: 'change' ({@link RaftNodeChange}: leader, role, term or membership changed), 'error' (fatal storage or state machine failure;
+ * the node stops).
+ */
+export class RaftNode extends EventEmitter {
+  readonly id: string;
+  private readonly storage: RaftStorage;
+  private readonly transport: RaftTransport<Message>;
+  private readonly sm: StateMachine;
+  private readonly clock: Clock;
+  private readonly rng: Rng;
+  private readonly tickMs: number;
+  private readonly coreOpts: Omit<RaftCoreConfig, 'id' | 'rng' | 'initial'>;
+  private readonly snapshotThreshold: number;
+  private readonly trailingLogs: number;
+  private readonly readTimeoutTicks: number;
+  private readonly proposalTimeoutTicks: number;
+
+  private core: RaftCore | undefined;
+  private timer: TimerHandle | undefined;
+  private inbox: (() => void)[] = [];
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private ticks = 0;
+  private applied = 0;
+  private lastSnapshotIndex = 0;
+  private readSeq = 0;
+  private readonly proposals = new Map<number, PendingProposal>();
+  private readonly reads = new Map<string, PendingRead>();
+  private last: RaftNodeChange = { leader: '', role: 'follower', term: 0, conf: { voters: [], learners: [] } };
+
+  constructor(o: RaftNodeOptions) {
+    super();
+    this.id = o.id;
+    this.storage = o.storage;
+    this.transport = o.transport;
+    this.sm = o.stateMachine;
+    this.clock = o.clock ?? new SystemClock();
+    this.rng = o.rng ?? randomRng();
+    this.tickMs = o.tickMs ?? 100;
+    this.coreOpts = o.core ?? {};
+    this.snapshotThreshold = o.snapshotThreshold ?? 8192;
+    this.trailingLogs = o.trailingLogs ?? 10240;
+    this.readTimeoutTicks = o.readTimeoutTicks ?? 2 * 2 * (this.coreOpts.electionTicks ?? 10);
+    this.proposalTimeoutTicks = o.proposalTimeoutTicks ?? 100;
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  /** Loads storage, restores the state machine from the latest snapshot, starts ticking. */
+  async start(): Promise<void> {
+    if (this.core) throw new RaftError('node already started');
+    await this.load();
+    this.transport.onMessage((m) => this.onMessage(m));
+    this.timer = this.clock.setInterval(() => this.enqueue(() => this.tick()), this.tickMs);
+    this.kick();
+  }
+
+  private async load(): Promise<void> {
+    const initial = await this.storage.load();
+    this.core = new RaftCore({ ...this.coreOpts, id: this.id, rng: this.rng, initial });
+    if (initial.snapshot) {
+      await this.sm.restore(initial.snapshot.data);
+      this.applied = initial.snapshot.meta.index;
+      this.lastSnapshotIndex = initial.snapshot.meta.index;
+    }
+    this.notifyChange();
+  }
+
+  /**
+   * Creates the initial cluster state (`conf`) in empty storage. Returns false, changing
+   * nothing, when this server already has Raft state (it never bootstraps twice). Call it
+   * after {@link start}, on every server of the initial configuration, with the same `conf`.
+   */
+  async bootstrap(conf: ConfState): Promise<boolean> {
+    if (!this.core) throw new RaftError('bootstrap before start');
+    if (conf.voters.length === 0) throw new RaftError('bootstrap needs at least one voter');
+    return this.exclusive(async () => {
+      const core = this.core as RaftCore;
+      const st = await this.storage.load();
+      if (st.hardState.term !== 0 || st.snapshot || st.entries.length > 0 || core.term !== 0 || core.log.lastIndex() !== 0) return false;
+      await this.storage.saveSnapshot(bootstrapSnapshot(conf));
+      await this.storage.save(bootstrapHardState(), []);
+      await this.load();
+      return true;
+    });
+  }
+
+  /** Stops ticking and processing; fails pending requests. Storage and transport stay open (their owner closes them). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.clock.clearInterval(this.timer);
+    this.inbox = [];
+    await this.running;
+    const err = new RaftError('node stopped');
+    for (const p of this.proposals.values()) p.reject(err);
+    this.proposals.clear();
+    for (const r of this.reads.values()) r.reject(err);
+    this.reads.clear();
+  }
+
+  // ------------------------------------------------------------ getters
+
+  get leader(): string {
+    return this.core?.leader ?? '';
+  }
+  get role(): Role {
+    return this.core?.role ?? 'follower';
+  }
+  get term(): number {
+    return this.core?.term ?? 0;
+  }
+  get isLeader(): boolean {
+    return this.core?.role === 'leader';
+  }
+  /** Membership as of the applied index. */
+  get conf(): ConfState {
+    return this.core?.confState ?? { voters: [], learners: [] };
+  }
+  get appliedIndex(): number {
+    return this.applied;
+  }
+  status(): Status | undefined {
+    return this.core?.status();
+  }
+
+  /**
+   * True if `id` (on the leader) has replicated everything up to the commit index, within
+   * `slack` entries; use it to decide when a learner may be promoted.
+   */
+  isCaughtUp(id: string, slack = 0): boolean {
+    const st = this.core?.status();
+    const pr = st?.progress?.[id];
+    return !!st && !!pr && pr.match + slack >= st.commit;
+  }
+
+  // ------------------------------------------------------------ requests
+
+  /**
+   * Proposes `data`; resolves once the entry is applied here, with the state machine's
+   * result. Rejects with NotLeaderError (carrying the leader id) off the leader, and with
+   * ProposalDroppedError if the entry is overwritten or leadership is being transferred.
+   */
+  propose(data: Uint8Array): Promise<ProposeResult> {
+    return this.request((core, resolve, reject) => {
+      if (core.role !== 'leader') throw new NotLeaderError(core.leader);
+      const r = core.propose(data);
+      if (!r) throw new NotLeaderError(core.leader);
+      this.proposals.set(r.index, { term: r.term, deadline: this.ticks + this.proposalTimeoutTicks, resolve, reject });
+    });
+  }
+
+  /** Proposes a membership change (leader only); resolves once it is applied here. */
+  proposeConfChange(cc: ConfChange): Promise<ProposeResult> {
+    return this.request((core, resolve, reject) => {
+      const r = core.proposeConfChange(cc);
+      this.proposals.set(r.index, { term: r.term, deadline: this.ticks + this.proposalTimeoutTicks, resolve, reject });
+    });
+  }
+
+  /**
+   * Linearizable read barrier: resolves with a read index once this server's state
+   * machine has applied at least that far, so a local read then sees every write
+   * acknowledged before the call. Rejects on timeout or without a leader.
+   */
+  readIndex(): Promise<number> {
+    return this.request<number>((core, resolve, reject) => {
+      const ctx = `${this.id}/${++this.readSeq}`;
+      core.readIndex(ctx);
+      this.reads.set(ctx, { index: undefined, deadline: this.ticks + this.readTimeoutTicks, resolve, reject });
+    });
+  }
+
+  /** Asks the leader (this node) to hand leadership to voter `to`. */
+  transferLeader(to: string): Promise<void> {
+    return this.request<void>((core, resolve) => {
+      core.transferLeader(to);
+      resolve();
+    });
+  }
+
+  /** Starts an election now (pre-vote unless `force`). */
+  campaign(force = false): Promise<void> {
+    return this.request<void>((core, resolve) => {
+      core.campaign(force);
+      resolve();
+    });
+  }
+
+  private request<T>(fn: (core: RaftCore, resolve: (v: T) => void, reject: (e: Error) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.stopped || !this.core) {
+        reject(new RaftError('node not running'));
+        return;
+      }
+      this.enqueue(() => {
+        try {
+          fn(this.core as RaftCore, resolve, reject);
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+    });
+  }
+
+  // ------------------------------------------------------------ loop
+
+  private onMessage(m: Message): void {
+    if (m.to !== this.id) return;
+    this.enqueue(() => {
+      const core = this.core as RaftCore;
+      core.step(m);
+    });
+  }
+
+  private tick(): void {
+    this.ticks++;
+    (this.core as RaftCore).tick();
+    for (const [ctx, r] of this.reads) {
+      if (r.index === undefined && this.ticks > r.deadline) {
+        this.reads.delete(ctx);
+        r.reject(new RaftError('read index timed out'));
+      }
+    }
+    for (const [index, p] of this.proposals) {
+      if (this.ticks > p.deadline) {
+        this.proposals.delete(index);
+        p.reject(new RaftError('proposal timed out (outcome unknown)'));
+      }
+    }
+  }
+
+  private enqueue(fn: () => void): void {
+    if (this.stopped) return;
+    this.inbox.push(fn);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.running || this.stopped) return;
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.inbox.length > 0 && !this.stopped) this.kick();
+    });
+  }
+
+  /** Runs `fn` with the loop idle (no Ready in flight). */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.running) await this.running;
+    const p = fn();
+    this.running = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      return await p;
+    } finally {
+      this.running = undefined;
+      this.kick();
+    }
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (let guard = 0; guard < 1_000_000 && !this.stopped; guard++) {
+        const batch = this.inbox;
+        this.inbox = [];
+        for (const fn of batch) fn();
+        const core = this.core as RaftCore;
+        if (!core.hasReady()) {
+          if (this.inbox.length === 0) return;
+          continue;
+        }
+        const rd = core.ready();
+        await this.handleReady(rd);
+        core.advance(rd);
+        this.notifyChange();
+        await this.maybeSnapshot(core);
+      }
+    } catch (e) {
+      this.stopped = true;
+      this.clock.clearInterval(this.timer);
+      this.emit('error', e);
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.snapshot) await this.storage.saveSnapshot(rd.snapshot);
+    if (rd.hardState || rd.entries.length > 0) await this.storage.save(rd.hardState, rd.entries);
+    for (const m of rd.messages) this.transport.send(m);
+    if (rd.snapshot) {
+      await this.sm.restore(rd.snapshot.data);
+      this.applied = rd.snapshot.meta.index;
+      this.lastSnapshotIndex = rd.snapshot.meta.index;
+      for (const [index, p] of this.proposals) {
+        if (index > this.applied) continue;
+        this.proposals.delete(index);
+        p.reject(new ProposalDroppedError('outcome unknown (replaced by a snapshot)'));
+      }
+    }
+    for (const e of rd.committedEntries) {
+      let result: unknown;
+      if (e.type === EntryType.Normal) result = await this.sm.apply(e);
+      else if (e.type === EntryType.ConfChange) this.onConfChange(e);
+      this.applied = e.index;
+      const p = this.proposals.get(e.index);
+      if (p) {
+        this.proposals.delete(e.index);
+        if (p.term === e.term) p.resolve({ index: e.index, result });
+        else p.reject(new ProposalDroppedError('entry overwritten by a new leader'));
+      }
+    }
+    for (const rs of rd.readStates) {
+      const r = this.reads.get(rs.context);
+      if (r) r.index = rs.index;
+    }
+    for (const [ctx, r] of this.reads) {
+      if (r.index !== undefined && r.index <= this.applied) {
+        this.reads.delete(ctx);
+        r.resolve(r.index);
+      }
+    }
+  }
+
+  private onConfChange(e: Entry): void {
+    const cc = decodeConfChange(e.data);
+    if (cc.nodeId === this.id) return;
+    if (cc.type === ConfChangeType.RemoveNode) this.transport.removePeer(cc.nodeId);
+    else if (cc.address) this.transport.setPeer(cc.nodeId, cc.address);
+  }
+
+  private async maybeSnapshot(core: RaftCore): Promise<void> {
+    if (this.applied - this.lastSnapshotIndex < this.snapshotThreshold) return;
+    const data = await this.sm.snapshot();
+    const snap = core.snapshotTaken(data, this.trailingLogs);
+    await this.storage.saveSnapshot(snap);
+    await this.storage.compact(snap.meta.index);
+    this.lastSnapshotIndex = snap.meta.index;
+  }
+
+  private notifyChange(): void {
+    const core = this.core;
+    if (!core) return;
+    const now: RaftNodeChange = { leader: core.leader, role: core.role, term: core.term, conf: core.confState };
+    const key = (c: RaftNodeChange): string => `${c.leader}|${c.role}|${c.term}|${c.conf.voters.join(',')}|${c.conf.learners.join(',')}`;
+    if (key(now) === key(this.last)) return;
+    const leadershipChanged = now.leader !== this.last.leader || now.role !== this.last.role || now.term !== this.last.term;
+    this.last = now;
+    if (leadershipChanged && now.role !== 'leader') {
+      // Reads waiting for a leader's answer may never get one; fail them fast.
+      for (const [ctx, r] of this.reads) {
+        if (r.index !== undefined) continue;
+        this.reads.delete(ctx);
+        r.reject(new RaftError('read index aborted: leadership changed'));
+      }
+    }
+    this.emit('change', now);
+  }
+}

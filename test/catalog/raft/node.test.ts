@@ -1,0 +1,234 @@
+import { expect } from 'chai';
+import { pack, unpack } from 'msgpackr';
+import { ManualClock } from '../../../agent/runtime/clock.js';
+import { SeededRng } from '../../../agent/runtime/rng.js';
+import { RaftNode, type StateMachine } from '../../../catalog/raft/node.js';
+import { MemoryStorage } from '../../../catalog/raft/memory-storage.js';
+import type { Message } from '../../../catalog/raft/core/messages.js';
+import { NotLeaderError } from '../../../catalog/raft/core/errors.js';
+import { ConfChangeType, type Entry, type RaftTransport } from '../../../catalog/raft/types.js';
+
+/** In-process network; every message goes through a msgpack round trip (the wire format). */
+class Hub {
+  handlers = new Map<string, (m: Message) => void>();
+  down = new Set<string>();
+  /** Called on every send, before delivery (for ordering assertions). */
+  onSend: ((m: Message) => void) | undefined;
+  transport(id: string): RaftTransport<Message> {
+    return {
+      send: (m) => {
+        this.onSend?.(m);
+        const wire = pack(m);
+        setImmediate(() => {
+          if (this.down.has(m.from) || this.down.has(m.to)) return;
+          this.handlers.get(m.to)?.(unpack(wire) as Message);
+        });
+      },
+      setPeer: () => undefined,
+      removePeer: () => undefined,
+      onMessage: (h) => {
+        this.handlers.set(id, h);
+      },
+      close: async () => undefined,
+    };
+  }
+}
+
+class Counter implements StateMachine {
+  values: string[] = [];
+  apply(e: Entry): unknown {
+    this.values.push(new TextDecoder().decode(e.data));
+    return this.values.length;
+  }
+  snapshot(): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify(this.values));
+  }
+  restore(data: Uint8Array): void {
+    this.values = data.length ? (JSON.parse(new TextDecoder().decode(data)) as string[]) : [];
+  }
+}
+
+interface Server {
+  node: RaftNode;
+  storage: MemoryStorage;
+  sm: Counter;
+}
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('raft node (driver)', function () {
+  this.timeout(20_000);
+  let clock: ManualClock;
+  let hub: Hub;
+  let servers: Map<string, Server>;
+
+  function make(id: string, storage = new MemoryStorage(), opts: { snapshotThreshold?: number } = {}): Server {
+    const sm = new Counter();
+    const node = new RaftNode({
+      id,
+      storage,
+      transport: hub.transport(id),
+      stateMachine: sm,
+      clock,
+      rng: new SeededRng(id.charCodeAt(1)),
+      tickMs: 100,
+      snapshotThreshold: opts.snapshotThreshold ?? 1000,
+      trailingLogs: 2,
+    });
+    const s = { node, storage, sm };
+    servers.set(id, s);
+    return s;
+  }
+
+  /** Advances time tick by tick, letting async work settle after each. */
+  async function advance(ms: number): Promise<void> {
+    for (let t = 0; t < ms; t += 100) {
+      clock.advance(100);
+      for (let i = 0; i < 6; i++) await flush();
+    }
+  }
+
+  async function until(cond: () => boolean, maxMs = 10_000): Promise<void> {
+    for (let t = 0; t < maxMs && !cond(); t += 100) await advance(100);
+    expect(cond(), 'condition not reached in time').to.equal(true);
+  }
+
+  const leaderOf = (): Server | undefined => [...servers.values()].find((s) => s.node.isLeader);
+
+  async function cluster(ids: string[], opts: { snapshotThreshold?: number } = {}): Promise<void> {
+    for (const id of ids) {
+      const s = make(id, new MemoryStorage(), opts);
+      await s.node.start();
+      expect(await s.node.bootstrap({ voters: ids, learners: [] })).to.equal(true);
+    }
+    await until(() => leaderOf() !== undefined);
+  }
+
+  beforeEach(() => {
+    clock = new ManualClock(0);
+    hub = new Hub();
+    servers = new Map();
+  });
+
+  afterEach(async () => {
+    for (const s of servers.values()) await s.node.stop();
+  });
+
+  it('elects a leader within 2 s of simulated time and reports it through change events', async () => {
+    const changes: string[] = [];
+    for (const id of ['n1', 'n2', 'n3']) {
+      const s = make(id);
+      s.node.on('change', (c: { leader: string; role: string; term: number }) => changes.push(`${id}:${c.role}:${c.leader}`));
+      await s.node.start();
+      await s.node.bootstrap({ voters: ['n1', 'n2', 'n3'], learners: [] });
+    }
+    await until(() => leaderOf() !== undefined, 2000);
+    const lead = leaderOf() as Server;
+    expect(changes).to.include(`${lead.node.id}:leader:${lead.node.id}`);
+    await until(() => [...servers.values()].every((s) => s.node.leader === lead.node.id));
+  });
+
+  it('propose resolves with the index and the state machine result once applied; followers refuse', async () => {
+    await cluster(['n1', 'n2', 'n3']);
+    const lead = leaderOf() as Server;
+    const p = lead.node.propose(enc('a'));
+    await until(() => lead.sm.values.length === 1);
+    const r = await p;
+    expect(r.result).to.equal(1);
+    expect(r.index).to.equal(3);
+    const follower = [...servers.values()].find((s) => !s.node.isLeader) as Server;
+    try {
+      await follower.node.propose(enc('b'));
+      expect.fail('follower accepted a proposal');
+    } catch (e) {
+      expect(e).to.be.instanceOf(NotLeaderError);
+      expect((e as NotLeaderError).leader).to.equal(lead.node.id);
+    }
+    await until(() => [...servers.values()].every((s) => s.sm.values.join() === 'a'));
+  });
+
+  it('persists entries and votes before sending the messages that reveal them', async () => {
+    let violations = 0;
+    hub.onSend = (m) => {
+      const st = servers.get(m.from)?.storage;
+      if (!st) return;
+      const last = m.entries?.[m.entries.length - 1];
+      if (m.type === 'MsgApp' && last && st.lastIndex() < last.index) violations++;
+      if (m.type === 'MsgVoteResp' && !m.reject && st.hardStateSync().vote !== m.to) violations++;
+      if (m.type === 'MsgAppResp' && !m.reject && st.lastIndex() < m.index) violations++;
+    };
+    await cluster(['n1', 'n2', 'n3']);
+    const lead = leaderOf() as Server;
+    await Promise.all([lead.node.propose(enc('x')), lead.node.propose(enc('y')), advance(1000)]);
+    expect(violations).to.equal(0);
+  });
+
+  it('readIndex resolves only after the local state machine caught up', async () => {
+    await cluster(['n1', 'n2', 'n3']);
+    const lead = leaderOf() as Server;
+    const w = lead.node.propose(enc('w1'));
+    await advance(300);
+    await w;
+    const follower = [...servers.values()].find((s) => !s.node.isLeader) as Server;
+    const pr = follower.node.readIndex();
+    await advance(500);
+    const idx = await pr;
+    expect(idx).to.be.at.least(3);
+    expect(follower.node.appliedIndex).to.be.at.least(idx);
+    expect(follower.sm.values).to.include('w1');
+  });
+
+  it('elects a new leader after the leader stops, and keeps committing', async () => {
+    await cluster(['n1', 'n2', 'n3']);
+    const old = leaderOf() as Server;
+    hub.down.add(old.node.id);
+    await old.node.stop();
+    servers.delete(old.node.id);
+    await until(() => leaderOf() !== undefined, 5000);
+    const lead = leaderOf() as Server;
+    expect(lead.node.id).to.not.equal(old.node.id);
+    const p = lead.node.propose(enc('after'));
+    await advance(500);
+    expect((await p).result).to.equal(1);
+  });
+
+  it('restarts from storage: state machine rebuilt from snapshot + log, and never bootstraps twice', async () => {
+    await cluster(['n1', 'n2', 'n3'], { snapshotThreshold: 4 });
+    const lead = leaderOf() as Server;
+    for (let i = 0; i < 10; i++) {
+      const p = lead.node.propose(enc(`v${i}`));
+      await advance(100);
+      await p;
+    }
+    const victim = [...servers.values()].find((s) => !s.node.isLeader) as Server;
+    await until(() => victim.sm.values.length === 10);
+    expect(victim.storage.loadSync().snapshot?.meta.index).to.be.greaterThan(1);
+    await victim.node.stop();
+    const again = make(victim.node.id, victim.storage);
+    await again.node.start();
+    expect(await again.node.bootstrap({ voters: ['n1', 'n2', 'n3'], learners: [] })).to.equal(false);
+    await advance(300);
+    expect(again.sm.values).to.deep.equal(['v0', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8', 'v9']);
+  });
+
+  it('adds a learner, promotes it once caught up, and transfers leadership to it', async () => {
+    await cluster(['n1', 'n2', 'n3']);
+    const lead = leaderOf() as Server;
+    const confEvents: string[] = [];
+    lead.node.on('change', (c: { conf: { voters: string[] } }) => confEvents.push(c.conf.voters.join(',')));
+    await Promise.all([lead.node.propose(enc('a')), advance(300)]);
+    const n4 = make('n4');
+    await n4.node.start();
+    await Promise.all([lead.node.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: 'n4', address: '127.0.0.1:1' }), advance(300)]);
+    await until(() => lead.node.isCaughtUp('n4'));
+    expect(n4.sm.values).to.deep.equal(['a']);
+    await Promise.all([lead.node.proposeConfChange({ type: ConfChangeType.PromoteVoter, nodeId: 'n4' }), advance(300)]);
+    expect(lead.node.conf.voters).to.deep.equal(['n1', 'n2', 'n3', 'n4']);
+    await until(() => n4.node.conf.voters.includes('n4'));
+    expect(confEvents.some((v) => v === 'n1,n2,n3,n4')).to.equal(true);
+    await lead.node.transferLeader('n4');
+    await until(() => n4.node.isLeader);
+    expect(n4.node.term).to.be.greaterThan(lead.node.term - 1);
+  });
+});
