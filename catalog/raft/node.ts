@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { SystemClock, type Clock, type TimerHandle } from '../../agent/runtime/clock.js';
-import { randomRng, type Rng } from '../../agent/runtime/rng.js';
+import type { Clock, Rng, TimerHandle } from '../runtime.js';
 import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry, type RaftStorage, type RaftTransport } from './types.js';
 import { RaftCore, type RaftCoreConfig, type Ready, type Role, type Status } from './core/raft.js';
 import type { Message } from './core/messages.js';
@@ -26,10 +25,10 @@ export interface RaftNodeOptions {
   storage: RaftStorage;
   transport: RaftTransport<Message>;
   stateMachine: StateMachine;
-  /** Default: the system clock. */
-  clock?: Clock;
-  /** Randomness for election timeouts. Default: seeded from system entropy. */
-  rng?: Rng;
+  /** Ticks and proposal/read deadlines. */
+  clock: Clock;
+  /** Randomness for election timeouts. */
+  rng: Rng;
   /** Milliseconds per core tick. Default 100 (so election timeouts are 1–2 s with the defaults). */
   tickMs?: number;
   /** Core tuning (election/heartbeat ticks, pre-vote, check-quorum, batching limits). */
@@ -115,8 +114,8 @@ export class RaftNode extends EventEmitter {
     this.storage = o.storage;
     this.transport = o.transport;
     this.sm = o.stateMachine;
-    this.clock = o.clock ?? new SystemClock();
-    this.rng = o.rng ?? randomRng();
+    this.clock = o.clock;
+    this.rng = o.rng;
     this.tickMs = o.tickMs ?? 100;
     this.coreOpts = o.core ?? {};
     this.snapshotThreshold = o.snapshotThreshold ?? 8192;

@@ -1,4 +1,4 @@
-import type { Rng } from '../../../agent/runtime/rng.js';
+import type { Rng } from '../../runtime.js';
 import {
   EntryType,
   type ConfChange,
