@@ -12,6 +12,17 @@ import { Gossip } from './swim/gossip.js';
 import { loadKeyring, saveKeyring } from './swim/keyring-file.js';
 import { UserEventLog } from './events.js';
 import { VERSION } from './version.js';
+import { ServerPortMux, Protocol } from './rpc/mux.js';
+import { RpcServer } from './rpc/server.js';
+import { RpcClient } from './rpc/client.js';
+import { ServerPool } from './rpc/pool.js';
+import { LocalClusterOps, RemoteClusterOps, registerServerEndpoints, Methods, type ClusterOps } from './rpc/endpoints.js';
+import { CatalogServer, type ServerInfo } from '../catalog/server.js';
+import { TcpTransport } from '../catalog/raft/transport.js';
+import { MemoryStorage } from '../catalog/raft/memory-storage.js';
+import { FileStorage } from '../catalog/raft/wal/index.js';
+import type { Message } from '../catalog/raft/core/messages.js';
+import type { MemberInfo } from './swim/core/membership.js';
 
 /** How long shutdown waits for HTTP requests in flight. */
 export const SHUTDOWN_DRAIN_MS = 5000;
@@ -43,8 +54,19 @@ export class Agent {
   /** Time source for every timer the agent's parts run. */
   readonly clock: Clock;
   readonly rng: Rng;
-  readonly gossip: Gossip;
-  readonly events: UserEventLog;
+  /** Set by start(); the server port must be bound first so the tags can carry it. */
+  gossip!: Gossip;
+  events!: UserEventLog;
+  /** Present on servers only. */
+  server: CatalogServer | undefined;
+  readonly rpcClient: RpcClient;
+  readonly pool: ServerPool;
+  cluster!: ClusterOps;
+  private mux: ServerPortMux | undefined;
+  private rpcServer: RpcServer | undefined;
+  private serverPort = 0;
+  private readonly keyring;
+  private serverSync: TimerHandle | undefined;
   private readonly log: Logger;
   private readonly httpServers: Server[] = [];
   private readonly keyringFile: string | undefined;
@@ -61,6 +83,14 @@ export class Agent {
     this.keyringFile = c.dataDir ? join(c.dataDir, 'serf', 'local.keyring') : undefined;
     const { keyring, source } = loadKeyring(this.keyringFile, c.encrypt);
     if (source === 'file' && c.encrypt) this.log.info('using the keyring in the data dir; the encrypt setting is ignored');
+    this.keyring = keyring;
+    this.rpcClient = new RpcClient(this.clock);
+    this.pool = new ServerPool({ client: this.rpcClient, clock: this.clock, rng: this.rng.fork() });
+  }
+
+  private createGossip(): void {
+    const c = this.config;
+    const keyring = this.keyring;
     const { profile, ...overrides } = c.gossip;
     this.gossip = new Gossip({
       name: c.nodeName,
@@ -72,7 +102,7 @@ export class Agent {
       config: { ...overrides, reconnectTimeoutMs: c.reconnectTimeoutMs, tombstoneTimeoutMs: c.reconnectTimeoutMs },
       clock: this.clock,
       rng: this.rng.fork(),
-      logger: opts.logger,
+      logger: this.opts.logger,
       ...(keyring ? { keyring } : {}),
     });
     this.gossip.on('keyring-change', () => {
@@ -80,8 +110,69 @@ export class Agent {
     });
     this.events = new UserEventLog(this.gossip, c.nodeName, this.clock);
     for (const ev of ['member-join', 'member-failed', 'member-leave', 'member-reap'] as const) {
-      this.gossip.on(ev, (m) => this.log.info({ member: m.name, addr: `${m.addr}:${m.port}` }, `${ev.replace('member-', 'member ')}: ${m.name}`));
+      this.gossip.on(ev, (m) => {
+        this.log.info({ member: m.name, addr: `${m.addr}:${m.port}` }, `${ev.replace('member-', 'member ')}: ${m.name}`);
+        this.syncServers();
+      });
     }
+    this.gossip.on('member-update', () => this.syncServers());
+  }
+
+  /**
+   * Server role: the server port (RPC and Raft multiplexed), Raft storage (the WAL under
+   * data_dir/raft, or memory in dev mode) and the catalog server.
+   */
+  private async startServer(): Promise<void> {
+    const c = this.config;
+    const logger = this.opts.logger;
+    this.mux = await ServerPortMux.listen({ host: c.bindAddr, port: c.ports.server, logger });
+    this.serverPort = this.mux.port;
+    const transport = TcpTransport.detached<Message>({
+      nodeId: this.nodeId,
+      clock: this.clock,
+      rng: this.rng.fork(),
+      logger,
+      connectPreamble: Uint8Array.of(Protocol.Raft),
+    });
+    this.mux.handle(Protocol.Raft, (sock) => transport.acceptConnection(sock));
+    const storage = c.dataDir ? await FileStorage.open(join(c.dataDir, 'raft'), { nodeId: this.nodeId, logger }) : new MemoryStorage();
+    const server = new CatalogServer({
+      id: this.nodeId,
+      name: c.nodeName,
+      address: this.serverAddress(),
+      datacenter: c.datacenter,
+      storage,
+      transport,
+      clock: this.clock,
+      rng: this.rng.fork(),
+      logger,
+      bootstrap: c.bootstrap,
+      bootstrapExpect: c.bootstrapExpect,
+      tickMs: 100 * c.raftMultiplier,
+      peerHasState: (s) => this.rpcClient.call<boolean>(s.address, Methods.RaftHasState, {}, 2000),
+    });
+    this.server = server;
+    const rpc = new RpcServer(logger);
+    this.rpcServer = rpc;
+    const ops = new LocalClusterOps(server, this.rpcClient);
+    registerServerEndpoints(rpc, server, ops);
+    this.mux.handle(Protocol.Rpc, (sock) => rpc.handleConnection(sock));
+    this.cluster = ops;
+    await server.start();
+    this.log.info(`server port (RPC and Raft) listening on ${this.serverAddress()}`);
+  }
+
+  /** Feeds the gossip view of servers to the RPC pool and, on servers, to the Raft server role. */
+  private syncServers(): void {
+    if (this.state !== 'running' || !this.gossip) return;
+    const c = this.config;
+    const servers: ServerInfo[] = [];
+    for (const m of this.gossip.members()) {
+      const info = serverInfo(m, c.datacenter);
+      if (info) servers.push(info);
+    }
+    this.pool.update(servers.filter((s) => s.status === 'alive' || s.status === 'suspect').map((s) => ({ name: s.name, address: s.address })));
+    this.server?.updateServers(servers);
   }
 
   /** Opens every interface and joins the cluster. Rejects (and closes what it opened) if any port cannot be bound. */
@@ -90,6 +181,9 @@ export class Agent {
     this.state = 'running';
     const c = this.config;
     try {
+      if (c.server) await this.startServer();
+      else this.cluster = new RemoteClusterOps((method, args) => this.pool.call(method, args));
+      this.createGossip();
       await this.gossip.start().catch((e: NodeJS.ErrnoException) => {
         throw new Error(
           e.code === 'EADDRINUSE'
@@ -98,6 +192,8 @@ export class Agent {
           { cause: e },
         );
       });
+      this.syncServers();
+      this.serverSync = this.clock.setInterval(() => this.syncServers(), 5000);
       if (c.ports.http >= 0) await this.startHttp();
     } catch (e) {
       await this.shutdown();
@@ -124,9 +220,10 @@ export class Agent {
       version: VERSION,
       logger: this.log,
       status: {
-        leader: () => (this.isOwnLeader() ? this.serverAddress() : ''),
-        peers: () => (this.isOwnLeader() ? [this.serverAddress()] : []),
+        leader: () => this.cluster.leader(),
+        peers: () => this.cluster.peers(),
       },
+      cluster: this.cluster,
       gossip: this.gossip,
       events: this.events,
       clock: this.clock,
@@ -185,13 +282,24 @@ export class Agent {
     const wasRunning = this.state === 'running';
     this.state = 'stopping';
     this.clock.clearTimeout(this.joinTimer);
-    if (opts.leave && wasRunning) {
+    this.clock.clearInterval(this.serverSync);
+    if (opts.leave && wasRunning && this.server?.isLeader && this.server.raft.conf.voters.length > 1) {
+      await this.server.transferLeader().then(
+        (to) => this.log.info(`handed Raft leadership to ${to} before leaving`),
+        (e: Error) => this.log.warn(`leadership transfer before leave failed: ${e.message}`),
+      );
+    }
+    if (opts.leave && wasRunning && this.gossip) {
       this.log.info('leaving the cluster');
       await this.gossip.leave(LEAVE_TIMEOUT_MS).catch((e: Error) => this.log.warn(`leave failed: ${e.message}`));
     }
     await Promise.all(this.httpServers.map((s) => this.drain(s)));
     this.httpServers.length = 0;
-    await this.gossip.shutdown();
+    await this.gossip?.shutdown();
+    this.rpcServer?.close();
+    await this.server?.stop().catch((e: Error) => this.log.warn(`server stop: ${e.message}`));
+    await this.mux?.close();
+    this.rpcClient.close();
     this.state = 'stopped';
     this.log.info('agent stopped');
   }
@@ -213,7 +321,7 @@ export class Agent {
 
   /** The server RPC address other servers and `status/leader` name: "ip:port". */
   serverAddress(): string {
-    return fmtAddr(this.config.advertiseAddr, this.config.ports.server);
+    return fmtAddr(this.config.advertiseAddr, this.serverPort || this.config.ports.server);
   }
 
   /** Consul's Serf tags, so tools that read member tags see what they expect. */
@@ -229,17 +337,12 @@ export class Agent {
       build: `${VERSION}:herald`,
     };
     if (c.server) {
-      tags['port'] = String(c.ports.server);
+      tags['port'] = String(this.serverPort || c.ports.server);
       tags['raft_vsn'] = '3';
       if (c.bootstrap) tags['bootstrap'] = '1';
       if (c.bootstrapExpect > 0) tags['expect'] = String(c.bootstrapExpect);
     }
     return tags;
-  }
-
-  /** Until the Raft group exists, only a bootstrapping single server (dev mode) leads itself. */
-  private isOwnLeader(): boolean {
-    return this.config.server && this.config.bootstrap;
   }
 
   /** Node ID: from config, else persisted in data_dir (created once), else random for dev mode. */
@@ -284,6 +387,19 @@ function listen(server: Server, host: string, port: number): Promise<void> {
     server.once('listening', onListening);
     server.listen(port, host);
   });
+}
+
+/** A gossip member that is a server of `dc`, as the server role sees it; undefined for other members. */
+export function serverInfo(m: MemberInfo, dc: string): ServerInfo | undefined {
+  const t = m.tags;
+  if (t['role'] !== 'consul' || t['dc'] !== dc || !t['id'] || !t['port']) return undefined;
+  return {
+    id: t['id'],
+    name: m.name,
+    address: fmtAddr(m.addr, Number(t['port'])),
+    status: m.status === 'suspect' ? 'alive' : (m.status as ServerInfo['status']),
+    expect: Number(t['expect'] ?? 0) || 0,
+  };
 }
 
 /** "ip:port", with brackets for IPv6. */

@@ -9,6 +9,7 @@ import { registerInfoCommand } from './info.js';
 import { registerMemberCommands } from './members.js';
 import { registerKeyringCommands } from './keyring.js';
 import { registerEventCommand } from './event.js';
+import { registerOperatorCommands } from './operator.js';
 
 /** Builds the `herald` command tree. Output goes to `io`; nothing calls process.exit. */
 export function createProgram(io: CliIO, setExit: (code: number) => void): Command {
@@ -30,6 +31,7 @@ export function createProgram(io: CliIO, setExit: (code: number) => void): Comma
   registerMemberCommands(program, io);
   registerKeyringCommands(program, io);
   registerEventCommand(program, io);
+  registerOperatorCommands(program, io);
   program
     .command('version')
     .description('Print the Herald version')
@@ -38,7 +40,8 @@ export function createProgram(io: CliIO, setExit: (code: number) => void): Comma
       println(io.stdout, 'Protocol 2 spoken by default (Consul-compatible HTTP and DNS APIs)');
     });
 
-  for (const cmd of program.commands) {
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const cmd of all(program).slice(1)) {
     cmd.exitOverride().configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),

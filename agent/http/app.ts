@@ -10,6 +10,9 @@ import { eventRoutes } from './routes/event.js';
 import type { Gossip } from '../swim/gossip.js';
 import type { UserEventLog } from '../events.js';
 import type { Clock } from '../runtime/clock.js';
+import type { ClusterOps } from '../rpc/endpoints.js';
+import { RpcError } from '../rpc/errors.js';
+import { operatorRoutes } from './routes/operator.js';
 
 /** What the HTTP API reads from the running agent. Everything is injected; the app opens nothing. */
 export interface HttpDeps {
@@ -25,6 +28,8 @@ export interface HttpDeps {
   /** LAN gossip: members, join, force-leave, keyring. */
   gossip: Gossip;
   events: UserEventLog;
+  /** Raft-level operations: local on a server, RPC through the server pool on a client. */
+  cluster: ClusterOps;
   clock: Clock;
   /** Agent-level actions the API can ask for. */
   lifecycle: {
@@ -56,6 +61,12 @@ export function createHttpApp(deps: HttpDeps): Koa {
         for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
         ctx.type = 'text/plain; charset=utf-8';
         ctx.body = err.message;
+      } else if (err instanceof RpcError) {
+        // Consul answers 500 with the server's message, e.g. "No cluster leader".
+        if (err.code === 'Internal') log.error({ err, method: ctx.method, url: ctx.url }, 'request failed on a server');
+        ctx.status = err.code === 'NotFound' ? 404 : err.code === 'BadRequest' ? 400 : 500;
+        ctx.type = 'text/plain; charset=utf-8';
+        ctx.body = err.message;
       } else {
         log.error({ err, method: ctx.method, url: ctx.url }, 'request failed');
         ctx.status = 500;
@@ -65,7 +76,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     }
   });
 
-  for (const mod of [agentRoutes, statusRoutes, memberRoutes, eventRoutes]) mod(router, deps);
+  for (const mod of [agentRoutes, statusRoutes, memberRoutes, eventRoutes, operatorRoutes]) mod(router, deps);
 
   app.use(router.routes());
   app.use(async (ctx) => {

@@ -1,0 +1,77 @@
+import type { Clock } from '../runtime/clock.js';
+import type { Rng } from '../runtime/rng.js';
+import type { RpcClient } from './client.js';
+import { RpcError, isRetryable } from './errors.js';
+
+/** A server as the RPC layer knows it: name and "ip:port" of its server port. */
+export interface PoolServer {
+  name: string;
+  address: string;
+}
+
+export interface PoolOptions {
+  client: RpcClient;
+  clock: Clock;
+  rng: Rng;
+  /** Total time a call keeps retrying retryable failures (no leader, server down). Default 7 s (Consul's RPC hold timeout). */
+  holdTimeoutMs?: number;
+  /** Deadline of one attempt. Default 30 s; blocking reads pass their own. */
+  attemptTimeoutMs?: number;
+}
+
+/**
+ * The servers a client agent forwards to, learnt from gossip. Calls go to one preferred
+ * server (shuffled order, like Consul's server manager); a retryable failure rotates to the
+ * next and retries with a short backoff until the hold timeout, then the last error is
+ * thrown ("No cluster leader" when that was the cause).
+ */
+export class ServerPool {
+  private servers: PoolServer[] = [];
+  private readonly holdMs: number;
+
+  constructor(private readonly opts: PoolOptions) {
+    this.holdMs = opts.holdTimeoutMs ?? 7000;
+  }
+
+  /** Replaces the server list; keeps the current preferred server first if it is still there. */
+  update(servers: PoolServer[]): void {
+    const current = this.servers[0];
+    const next = this.opts.rng.shuffle([...servers]);
+    if (current) {
+      const i = next.findIndex((s) => s.address === current.address);
+      if (i > 0) next.unshift(...next.splice(i, 1));
+    }
+    this.servers = next;
+  }
+
+  list(): PoolServer[] {
+    return [...this.servers];
+  }
+
+  async call<T>(method: string, args: unknown, attemptTimeoutMs = this.opts.attemptTimeoutMs ?? 30_000): Promise<T> {
+    const deadline = this.opts.clock.monotonic() + this.holdMs;
+    let lastErr: RpcError | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const server = this.servers[0];
+      if (!server) {
+        lastErr = new RpcError('NoLeader', 'No known Herald servers');
+      } else {
+        try {
+          return await this.opts.client.call<T>(server.address, method, args, attemptTimeoutMs);
+        } catch (e) {
+          if (!(e instanceof RpcError) || !isRetryable(e.code)) throw e;
+          lastErr = e;
+          if (e.code === 'Unavailable' || e.code === 'Timeout') this.rotate(server);
+        }
+      }
+      const wait = Math.min(1000, 50 * 2 ** attempt) * (0.5 + this.opts.rng.next() / 2);
+      if (this.opts.clock.monotonic() + wait > deadline) throw lastErr;
+      await new Promise<void>((r) => this.opts.clock.setTimeout(r, wait));
+    }
+  }
+
+  private rotate(failed: PoolServer): void {
+    const i = this.servers.indexOf(failed);
+    if (i >= 0) this.servers.push(...this.servers.splice(i, 1));
+  }
+}
