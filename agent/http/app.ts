@@ -5,6 +5,10 @@ import type { RuntimeConfig } from '../config/config.js';
 import { HttpError, MethodNotAllowedError, NotFoundError } from './errors.js';
 import { agentRoutes } from './routes/agent.js';
 import { statusRoutes } from './routes/status.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { healthRoutes } from './routes/health.js';
+import type { CatalogClient } from './catalog-client.js';
+import { CatalogError } from '../../catalog/errors.js';
 
 /** What the HTTP API reads from the running agent. Everything is injected; the app opens nothing. */
 export interface HttpDeps {
@@ -17,6 +21,8 @@ export interface HttpDeps {
     leader(): Promise<string> | string;
     peers(): Promise<string[]> | string[];
   };
+  /** Catalog reads and writes (in process today, RPC to a server later); without it catalog and health routes answer 500. */
+  catalog?: CatalogClient;
 }
 
 /** Shape every route module follows: it adds its routes to the shared router. */
@@ -36,7 +42,9 @@ export function createHttpApp(deps: HttpDeps): Koa {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new NotFoundError();
-    } catch (err) {
+    } catch (caught) {
+      let err = caught;
+      if (err instanceof CatalogError) err = catalogHttpError(err);
       if (err instanceof HttpError) {
         ctx.status = err.status;
         for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
@@ -51,7 +59,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     }
   });
 
-  for (const mod of [agentRoutes, statusRoutes]) mod(router, deps);
+  for (const mod of [agentRoutes, statusRoutes, catalogRoutes, healthRoutes]) mod(router, deps);
 
   app.use(router.routes());
   app.use(async (ctx) => {
@@ -75,4 +83,15 @@ export function createHttpApp(deps: HttpDeps): Koa {
 export function sendJson(ctx: Koa.Context, value: unknown): void {
   ctx.type = 'application/json';
   ctx.body = 'pretty' in ctx.query ? JSON.stringify(value, null, 4) : JSON.stringify(value);
+}
+
+/** Maps the catalog service's errors onto Consul's status codes. */
+function catalogHttpError(e: CatalogError): HttpError {
+  switch (e.code) {
+    case 'bad-request':
+    case 'rejected':
+      return new HttpError(400, e.message);
+    case 'no-leader':
+      return new HttpError(500, 'No cluster leader');
+  }
 }
