@@ -8,6 +8,9 @@ import { statusRoutes } from './routes/status.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
 import type { CatalogClient } from './catalog-client.js';
+import { agentLocalRoutes } from './routes/agent-local.js';
+import type { LocalState } from '../local/state.js';
+import type { TtlChecks } from '../checks/ttl.js';
 import { CatalogError } from '../../catalog/errors.js';
 
 /** What the HTTP API reads from the running agent. Everything is injected; the app opens nothing. */
@@ -23,6 +26,8 @@ export interface HttpDeps {
   };
   /** Catalog reads and writes (in process today, RPC to a server later); without it catalog and health routes answer 500. */
   catalog?: CatalogClient;
+  /** This agent's own services and checks; without it the agent service/check routes answer 500. */
+  local?: { state: LocalState; ttl: TtlChecks };
 }
 
 /** Shape every route module follows: it adds its routes to the shared router. */
@@ -59,7 +64,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     }
   });
 
-  for (const mod of [agentRoutes, statusRoutes, catalogRoutes, healthRoutes]) mod(router, deps);
+  for (const mod of [agentRoutes, agentLocalRoutes, statusRoutes, catalogRoutes, healthRoutes]) mod(router, deps);
 
   app.use(router.routes());
   app.use(async (ctx) => {
