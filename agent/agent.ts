@@ -7,6 +7,14 @@ import type { RuntimeConfig } from './config/config.js';
 import { SystemClock, type Clock } from './runtime/clock.js';
 import type { Logger } from './runtime/logger.js';
 import { createHttpApp } from './http/app.js';
+import type { CatalogClient } from './http/catalog-client.js';
+import { randomRng } from './runtime/rng.js';
+import { LocalState } from './local/state.js';
+import { AntiEntropy } from './local/anti-entropy.js';
+import { TtlChecks } from './checks/ttl.js';
+import { CatalogEndpoint } from '../catalog/endpoint.js';
+import { LocalApplier } from '../catalog/local-applier.js';
+import { StateStore } from '../catalog/state/index.js';
 import { VERSION } from './version.js';
 
 /** How long shutdown waits for HTTP requests in flight. */
@@ -35,6 +43,11 @@ export class Agent {
   /** Time source for every timer the agent's parts run. */
   readonly clock: Clock;
   private readonly httpServers: Server[] = [];
+  /** Catalog reads and writes: in process on a lone bootstrapping server until Raft and RPC are wired. */
+  private catalog: CatalogClient | undefined;
+  private local: LocalState | undefined;
+  private ttl: TtlChecks | undefined;
+  private antiEntropy: AntiEntropy | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(opts: AgentOptions) {
@@ -50,6 +63,7 @@ export class Agent {
     this.state = 'running';
     const c = this.config;
     try {
+      this.startCatalog();
       if (c.ports.http >= 0) {
         const app = createHttpApp({
           config: c,
@@ -60,6 +74,8 @@ export class Agent {
             leader: () => (this.isOwnLeader() ? this.serverAddress() : ''),
             peers: () => (this.isOwnLeader() ? [this.serverAddress()] : []),
           },
+          catalog: this.catalog,
+          local: this.local && this.ttl ? { state: this.local, ttl: this.ttl } : undefined,
         });
         const handler = app.callback();
         for (const addr of c.clientAddrs) {
@@ -81,6 +97,49 @@ export class Agent {
     );
   }
 
+  /**
+   * Local state (persisted in data_dir), TTL checks and, where a catalog is reachable,
+   * anti-entropy. Until Raft and agent↔server RPC exist, only a bootstrapping server (dev
+   * mode) has a catalog: an in-memory StateStore written through the single-node
+   * LocalApplier. The integrator replaces that with Raft on servers and an RPC client on
+   * client agents; everything above the CatalogClient seam stays as it is.
+   */
+  private startCatalog(): void {
+    const c = this.config;
+    const rng = randomRng();
+    if (this.isOwnLeader()) {
+      const store = new StateStore({ datacenter: c.datacenter });
+      this.catalog = new CatalogEndpoint({
+        store,
+        propose: new LocalApplier(store).propose,
+        timers: this.clock,
+        rng: () => rng.next(),
+        status: () => ({ knownLeader: true, lastContactMs: 0 }),
+      });
+    }
+    this.local = LocalState.open({ dataDir: c.dataDir ? join(c.dataDir, 'local') : undefined, logger: this.log });
+    this.ttl = new TtlChecks(this.local, this.clock, this.log);
+    this.ttl.start();
+    if (this.catalog) {
+      this.antiEntropy = new AntiEntropy({
+        local: this.local,
+        catalog: this.catalog,
+        node: {
+          name: c.nodeName,
+          id: this.nodeId,
+          address: c.advertiseAddr,
+          datacenter: c.datacenter,
+          taggedAddresses: { lan: c.advertiseAddr, wan: c.advertiseAddr },
+          meta: c.nodeMeta,
+        },
+        clock: this.clock,
+        rng: rng.fork(),
+        logger: this.log,
+      });
+      this.antiEntropy.start();
+    }
+  }
+
   /** Addresses the HTTP API is bound to (with the real port when 0 was asked for). */
   httpAddresses(): BoundAddress[] {
     return this.httpServers.map((s) => {
@@ -94,6 +153,8 @@ export class Agent {
     if (this.state === 'stopped' || this.state === 'stopping') return;
     this.state = 'stopping';
     if (opts.leave) this.log.info('leaving the cluster');
+    this.antiEntropy?.stop();
+    this.ttl?.stop();
     await Promise.all(this.httpServers.map((s) => this.drain(s)));
     this.httpServers.length = 0;
     this.state = 'stopped';
