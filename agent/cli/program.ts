@@ -6,6 +6,8 @@ import { CliError, println, type CliIO } from './io.js';
 import { registerAgentCommand } from './agent.js';
 import { registerValidateCommand } from './validate.js';
 import { registerInfoCommand } from './info.js';
+import { registerServicesCommand } from './services.js';
+import { registerCatalogCommand } from './catalog.js';
 
 /** Builds the `herald` command tree. Output goes to `io`; nothing calls process.exit. */
 export function createProgram(io: CliIO, setExit: (code: number) => void): Command {
@@ -24,6 +26,8 @@ export function createProgram(io: CliIO, setExit: (code: number) => void): Comma
   registerAgentCommand(program, io, setExit);
   registerValidateCommand(program, io);
   registerInfoCommand(program, io);
+  registerServicesCommand(program, io);
+  registerCatalogCommand(program, io);
   program
     .command('version')
     .description('Print the Herald version')
@@ -32,12 +36,16 @@ export function createProgram(io: CliIO, setExit: (code: number) => void): Comma
       println(io.stdout, 'Protocol 2 spoken by default (Consul-compatible HTTP and DNS APIs)');
     });
 
-  for (const cmd of program.commands) {
-    cmd.exitOverride().configureOutput({
-      writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
-    });
-  }
+  const configure = (cmds: readonly Command[]): void => {
+    for (const cmd of cmds) {
+      cmd.exitOverride().configureOutput({
+        writeOut: (s) => io.stdout.write(s),
+        writeErr: (s) => io.stderr.write(s),
+      });
+      configure(cmd.commands);
+    }
+  };
+  configure(program.commands);
   return program;
 }
 
