@@ -148,6 +148,18 @@ describe('http: catalog and health endpoints', () => {
     expect(timed.headers.get('x-consul-index')).to.equal(idx2);
   });
 
+  it('a client that goes away releases its blocked query', async () => {
+    await t.put('/v1/catalog/register', reg('n1', 'web', 'a'));
+    const ctrl = new AbortController();
+    const blocked = fetch(`${t.srv.url}/v1/catalog/service/web?index=1&wait=5m`, { signal: ctrl.signal }).catch(() => 'aborted');
+    for (let i = 0; i < 100 && t.store.watchCount === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(t.store.watchCount).to.equal(1);
+    ctrl.abort();
+    expect(await blocked).to.equal('aborted');
+    for (let i = 0; i < 100 && t.store.watchCount > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(t.store.watchCount).to.equal(0);
+  });
+
   it('?filter applies to list endpoints; a bad filter is a 400', async () => {
     await t.put('/v1/catalog/register', reg('n1', 'web', 'a', { Meta: { env: 'prod' } }));
     await t.put('/v1/catalog/register', reg('n2', 'web', 'b', { Meta: { env: 'dev' } }));
