@@ -11,6 +11,11 @@
  *   `nodeChecks` for this node, marks every difference (missing, changed, or unknown to the
  *   agent) and fixes it the same way. Catalog entries of this node that the agent does not
  *   have are deregistered — except the `serfHealth` check, which belongs to the servers.
+ * - A check whose only change is its Output (a TTL heartbeat with a new note) is pushed at
+ *   most once per `checkUpdateIntervalMs` (Consul's check_update_interval, 5 min); status
+ *   and definition changes go at once. A full sync pushes any output difference it finds.
+ * - A service with EnableTagOverride takes the catalog's tags when they differ (someone else
+ *   owns its tags); the other fields stay authoritative here.
  * - A failed push or read keeps what was dirty and retries after `retry + random(0, retry ×
  *   scale)`. Only one sync runs at a time; changes arriving during one are pushed right after.
  * - Time comes from the injected Clock, jitter from the injected Rng.
@@ -28,6 +33,7 @@ export const SERF_HEALTH_CHECK = 'serfHealth';
 /** Consul's anti-entropy defaults. */
 export const DEFAULT_SYNC_INTERVAL_MS = 60_000;
 export const DEFAULT_RETRY_INTERVAL_MS = 15_000;
+export const DEFAULT_CHECK_UPDATE_INTERVAL_MS = 5 * 60_000;
 /** Cluster size up to which the sync interval is not scaled. */
 export const SCALE_THRESHOLD = 128;
 
@@ -60,6 +66,8 @@ export interface AntiEntropyOptions {
   logger: Logger;
   intervalMs?: number;
   retryMs?: number;
+  /** Longest delay of an output-only check update; 0 pushes every update at once. */
+  checkUpdateIntervalMs?: number;
   /** Number of members in the cluster (scales the interval); default 1. */
   clusterSize?: () => number;
 }
@@ -76,6 +84,10 @@ export class AntiEntropy {
   private retryTimer: TimerHandle | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopped = true;
+  /** Per check: what the catalog holds apart from Output, as last pushed or seen. */
+  private readonly synced = new Map<string, string>();
+  /** Output-only updates waiting for their deferred push. */
+  private readonly deferred = new Map<string, TimerHandle>();
   /** Completed full syncs (for stats and tests). */
   fullSyncs = 0;
 
@@ -83,6 +95,7 @@ export class AntiEntropy {
     this.o = {
       intervalMs: DEFAULT_SYNC_INTERVAL_MS,
       retryMs: DEFAULT_RETRY_INTERVAL_MS,
+      checkUpdateIntervalMs: DEFAULT_CHECK_UPDATE_INTERVAL_MS,
       clusterSize: () => 1,
       ...opts,
     };
@@ -95,7 +108,10 @@ export class AntiEntropy {
     this.stopped = false;
     this.unsubscribe = this.o.local.subscribe((c) => {
       if (c.kind === 'service') this.dirtyServices.add(c.id);
-      else this.dirtyChecks.add(c.id);
+      else if (this.outputOnly(c.id)) {
+        this.defer(c.id);
+        return;
+      } else this.dirtyChecks.add(c.id);
       this.kick();
     });
     this.triggerFull();
@@ -108,6 +124,38 @@ export class AntiEntropy {
     this.o.clock.clearTimeout(this.fullTimer);
     this.o.clock.clearTimeout(this.retryTimer);
     this.fullTimer = this.retryTimer = undefined;
+    for (const h of this.deferred.values()) this.o.clock.clearTimeout(h);
+    this.deferred.clear();
+  }
+
+  /** Whether local check `id` differs from what the catalog was last known to hold only in Output. */
+  private outputOnly(id: string): boolean {
+    if (this.o.checkUpdateIntervalMs <= 0) return false;
+    const c = this.o.local.check(id);
+    const known = this.synced.get(id);
+    return c !== undefined && known !== undefined && known === checkKey(c);
+  }
+
+  private defer(id: string): void {
+    if (this.deferred.has(id) || this.stopped) return;
+    this.deferred.set(
+      id,
+      this.o.clock.setTimeout(() => {
+        this.deferred.delete(id);
+        this.dirtyChecks.add(id);
+        this.kick();
+      }, this.o.checkUpdateIntervalMs),
+    );
+  }
+
+  /** Records that the catalog now holds check `c`; a deferred output push for it is no longer needed. */
+  private markSynced(c: LocalCheck): void {
+    this.synced.set(c.CheckID, checkKey(c));
+    const h = this.deferred.get(c.CheckID);
+    if (h !== undefined) {
+      this.o.clock.clearTimeout(h);
+      this.deferred.delete(c.CheckID);
+    }
   }
 
   /** Asks for a full sync now (also what the periodic timer does). */
@@ -185,14 +233,20 @@ export class AntiEntropy {
     }
     const remoteServices = new Map(ns.Services.map((s) => [s.ID, s]));
     for (const id of remoteServices.keys()) if (local.service(id) === undefined) this.dirtyServices.add(id);
+    for (const l of local.services()) {
+      const r = remoteServices.get(l.ID);
+      if (r !== undefined && l.EnableTagOverride && !sameJson(l.Tags, r.Tags)) local.addService({ ...l, Tags: [...r.Tags] });
+    }
     for (const s of local.services()) {
       const r = remoteServices.get(s.ID);
       if (r === undefined || !sameService(s, r)) this.dirtyServices.add(s.ID);
     }
     const remoteChecks = new Map(checks.filter((c) => c.CheckID !== SERF_HEALTH_CHECK).map((c) => [c.CheckID, c]));
     for (const id of remoteChecks.keys()) if (local.check(id) === undefined) this.dirtyChecks.add(id);
+    this.synced.clear();
     for (const c of local.checks()) {
       const r = remoteChecks.get(c.CheckID);
+      if (r !== undefined) this.synced.set(c.CheckID, checkKey({ ...c, Name: r.Name, Status: r.Status as LocalCheck['Status'], Notes: r.Notes, ServiceID: r.ServiceID, Type: r.Type as LocalCheck['Type'], Definition: r.Definition ?? {} }));
       if (r === undefined || !sameCheck(c, r)) this.dirtyChecks.add(c.CheckID);
     }
   }
@@ -221,6 +275,7 @@ export class AntiEntropy {
           for (const c of checks) this.dirtyChecks.add(c.CheckID);
         },
       );
+      for (const c of checks) this.markSynced(c);
       this.log.debug({ serviceId: id }, `synced service "${id}"`);
     }
     for (const id of [...this.dirtyChecks]) {
@@ -229,6 +284,7 @@ export class AntiEntropy {
       const c = local.check(id);
       if (c === undefined) {
         await this.commit({ type: CommandType.Deregister, req: { Node: this.o.node.name, CheckID: id } }, () => this.dirtyChecks.add(id));
+        this.synced.delete(id);
         this.log.info({ checkId: id }, `deregistered check "${id}"`);
         continue;
       }
@@ -237,7 +293,9 @@ export class AntiEntropy {
         svc === undefined
           ? { ...this.nodeReq(), Check: checkDef(c) }
           : { ...this.nodeReq(), Service: serviceDef(svc), Checks: local.checksOf(svc.ID).map(checkDef) };
+      const pushed = svc === undefined ? [c] : local.checksOf(svc.ID);
       await this.commit({ type: CommandType.Register, req }, () => this.dirtyChecks.add(id));
+      for (const x of pushed) this.markSynced(x);
       this.log.debug({ checkId: id }, `synced check "${id}"`);
     }
   }
@@ -314,6 +372,11 @@ function sameCheck(l: LocalCheck, r: HealthCheckView): boolean {
     l.Type === r.Type &&
     sameJson(l.Definition, r.Definition ?? {})
   );
+}
+
+/** Everything about a check the catalog holds, except its Output. */
+function checkKey(c: LocalCheck): string {
+  return canon({ Name: c.Name, Status: c.Status, Notes: c.Notes, ServiceID: c.ServiceID, Type: c.Type, Definition: c.Definition });
 }
 
 /** Structural equality of JSON data, ignoring object key order. */

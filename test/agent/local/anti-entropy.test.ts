@@ -138,6 +138,46 @@ describe('agent/local: anti-entropy', () => {
     t.ae.stop();
   });
 
+  it('output-only check updates wait for the check update interval; status changes go at once', async () => {
+    const t = setup();
+    t.local.addService(svc('web-1'), [ttlCheck('t1', 'web-1')]);
+    t.ae.start();
+    await t.ae.idle();
+    const output = () => t.store.nodeChecks(NODE.name).value[0]!;
+    t.local.updateCheck('t1', 'passing', 'note a');
+    await t.ae.idle();
+    expect(output()).to.include({ Status: 'passing', Output: 'note a' });
+    t.local.updateCheck('t1', 'passing', 'note b');
+    await t.ae.idle();
+    expect(output().Output, 'deferred').to.equal('note a');
+    t.clock.advance(5 * 60_000);
+    await t.ae.idle();
+    expect(output().Output).to.equal('note b');
+    t.local.updateCheck('t1', 'passing', 'note c');
+    t.local.updateCheck('t1', 'warning', 'note d');
+    await t.ae.idle();
+    expect(output()).to.include({ Status: 'warning', Output: 'note d' });
+    t.ae.stop();
+    expect(t.clock.pending(), 'no deferred push left behind').to.equal(0);
+  });
+
+  it("EnableTagOverride: the catalog's tags win, the other fields stay the agent's", async () => {
+    const t = setup();
+    t.local.addService(svc('web-1', { EnableTagOverride: true, Tags: ['a'] }));
+    t.ae.start();
+    await t.ae.idle();
+    await t.endpoint.write({
+      type: CommandType.Register,
+      req: { Node: NODE.name, Address: NODE.address, Service: { ID: 'web-1', Service: 'web', Port: 1, Tags: ['from-catalog'], EnableTagOverride: true, Meta: { env: 'test' } } },
+    });
+    t.clock.advance(120_000);
+    await t.ae.idle();
+    expect(t.local.service('web-1')!.Tags).to.deep.equal(['from-catalog']);
+    expect(t.store.nodeServices(NODE.name).value!.Services[0]).to.include({ Port: 8080 });
+    expect(t.store.nodeServices(NODE.name).value!.Services[0]!.Tags).to.deep.equal(['from-catalog']);
+    t.ae.stop();
+  });
+
   it('retries after a failed write (15 s + stagger) and then converges', async () => {
     const t = setup({ failWrites: 2 });
     t.local.addService(svc('web-1'));
