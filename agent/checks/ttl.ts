@@ -4,8 +4,8 @@
  * "TTL expired" (followed by the last output reported, if any).
  *
  * Contract: every TTL check in {@link LocalState} has exactly one armed timer from the moment
- * it is added (including checks loaded from disk at start) until it expires or is removed;
- * an update re-arms it for a full TTL. Expiry writes through `LocalState.updateCheck`, so
+ * it is registered (including checks loaded from disk at start; registering it again starts
+ * a fresh TTL) until it expires or is removed; a report re-arms it for a full TTL. Expiry writes through `LocalState.updateCheck`, so
  * anti-entropy pushes it like any other change. Time comes from the injected Clock.
  */
 import { parseDuration } from '../config/duration.js';
@@ -51,7 +51,7 @@ export class TtlChecks {
   start(): void {
     if (this.unsubscribe) return;
     this.unsubscribe = this.local.subscribe((c) => {
-      if (c.kind === 'check') this.reconcile(c.id);
+      if (c.kind === 'check' && c.op !== 'update') this.reconcile(c.id);
     });
     for (const c of this.local.checks()) this.reconcile(c.CheckID);
   }
@@ -95,7 +95,7 @@ export class TtlChecks {
       }
       return;
     }
-    if (a === undefined || a.ttlMs !== ttlOf(c)) this.arm(c, a?.lastOutput ?? c.Output);
+    this.arm(c, c.Output);
   }
 
   private arm(c: LocalCheck, lastOutput: string): void {

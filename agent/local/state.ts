@@ -9,14 +9,18 @@
  *   before the call returns, and `open` loads what was persisted; without one (dev mode)
  *   state lives in memory only.
  * - Listeners hear about every change synchronously, after it is visible through the
- *   getters: `{kind: 'service', id}` when a service was added, replaced or removed (its
- *   checks get their own events), `{kind: 'check', id}` likewise for checks.
+ *   getters: one {@link LocalChange} per service or check that was added, replaced, updated
+ *   or removed (a service's checks get their own events).
  */
 import type { Logger } from '../runtime/logger.js';
 import { FileStore } from './persist.js';
 import { CHECK_KINDS, LOCAL_CHECK_STATUSES, type LocalCheck, type LocalCheckStatus, type LocalService } from './types.js';
 
-export type LocalChange = { kind: 'service'; id: string } | { kind: 'check'; id: string };
+/**
+ * A change to one entry. `op`: `put` — added or registered again (a new definition);
+ * `update` — same definition, new status/output or refreshed service name/tags; `remove`.
+ */
+export type LocalChange = { kind: 'service' | 'check'; id: string; op: 'put' | 'update' | 'remove' };
 
 export class LocalStateError extends Error {
   override name = 'LocalStateError';
@@ -117,10 +121,10 @@ export class LocalState {
     this.putService(svc);
     for (const c of drop) this.deleteCheck(c.CheckID);
     for (const c of [...refreshed, ...checks.map((c) => ({ ...c, ServiceName: svc.Service, ServiceTags: [...svc.Tags] }))]) this.putCheck(c);
-    this.emit({ kind: 'service', id: svc.ID });
-    for (const c of drop) this.emit({ kind: 'check', id: c.CheckID });
-    for (const c of refreshed) this.emit({ kind: 'check', id: c.CheckID });
-    for (const c of checks) this.emit({ kind: 'check', id: c.CheckID });
+    this.emit({ kind: 'service', id: svc.ID, op: 'put' });
+    for (const c of drop) this.emit({ kind: 'check', id: c.CheckID, op: 'remove' });
+    for (const c of refreshed) this.emit({ kind: 'check', id: c.CheckID, op: 'update' });
+    for (const c of checks) this.emit({ kind: 'check', id: c.CheckID, op: 'put' });
   }
 
   /** Removes service `id` and its checks; false when there was no such service. */
@@ -130,8 +134,8 @@ export class LocalState {
     for (const c of checks) this.deleteCheck(c.CheckID);
     this.svcs.delete(id);
     this.files?.remove('services', id);
-    for (const c of checks) this.emit({ kind: 'check', id: c.CheckID });
-    this.emit({ kind: 'service', id });
+    for (const c of checks) this.emit({ kind: 'check', id: c.CheckID, op: 'remove' });
+    this.emit({ kind: 'service', id, op: 'remove' });
     return true;
   }
 
@@ -148,14 +152,14 @@ export class LocalState {
       throw new LocalStateError(`local: check ID "${c.CheckID}" is already used by ${other.ServiceID ? `service "${other.ServiceID}"` : 'a node check'}`);
     }
     this.putCheck(c);
-    this.emit({ kind: 'check', id: c.CheckID });
+    this.emit({ kind: 'check', id: c.CheckID, op: 'put' });
   }
 
   /** Removes check `id`; false when there was no such check. */
   removeCheck(id: string): boolean {
     if (!this.chks.has(id)) return false;
     this.deleteCheck(id);
-    this.emit({ kind: 'check', id });
+    this.emit({ kind: 'check', id, op: 'remove' });
     return true;
   }
 
@@ -168,7 +172,7 @@ export class LocalState {
     if (c === undefined) return false;
     if (c.Status === status && c.Output === output) return true;
     this.putCheck({ ...c, Status: status, Output: output });
-    this.emit({ kind: 'check', id });
+    this.emit({ kind: 'check', id, op: 'update' });
     return true;
   }
 

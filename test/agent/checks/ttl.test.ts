@@ -56,6 +56,19 @@ describe('agent/checks: TTL checks', () => {
     expect(clock.pending()).to.equal(0);
   });
 
+  it('registering an expired check again starts a fresh TTL', () => {
+    const { clock, local, ttl } = setup();
+    local.addCheck({ ...ttlCheck('t', '', '5s'), Status: 'passing' });
+    clock.advance(5_000);
+    expect(local.check('t')!.Status).to.equal('critical');
+    local.addCheck({ ...ttlCheck('t', '', '5s'), Status: 'passing' });
+    expect(ttl.size).to.equal(1);
+    clock.advance(4_999);
+    expect(local.check('t')!.Status).to.equal('passing');
+    clock.advance(1);
+    expect(local.check('t')).to.deep.include({ Status: 'critical', Output: 'TTL expired' });
+  });
+
   it('truncates output to 4 KiB', () => {
     const { local, ttl } = setup();
     local.addService(svc('web'), [ttlCheck('t', 'web')]);

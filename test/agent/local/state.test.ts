@@ -72,8 +72,8 @@ describe('agent/local: LocalState', () => {
     expect(() => s.addService(svc('b'), [ttlCheck('c1', 'b')])).to.throw(LocalStateError, /already used by service "a"/);
     expect(s.service('b')).to.equal(undefined);
     expect(seen).to.deep.equal([
-      { kind: 'service', id: 'a' },
-      { kind: 'check', id: 'c1' },
+      { kind: 'service', id: 'a', op: 'put' },
+      { kind: 'check', id: 'c1', op: 'put' },
     ]);
   });
 
@@ -87,9 +87,9 @@ describe('agent/local: LocalState', () => {
     s.updateCheck('c1', 'passing', 'ok');
     s.removeService('a');
     expect(seen).to.deep.equal([
-      { kind: 'check', id: 'c1' },
-      { kind: 'check', id: 'c1' },
-      { kind: 'service', id: 'a' },
+      { kind: 'check', id: 'c1', op: 'update' },
+      { kind: 'check', id: 'c1', op: 'remove' },
+      { kind: 'service', id: 'a', op: 'remove' },
     ]);
   });
 });
