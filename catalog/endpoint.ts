@@ -14,7 +14,9 @@
  *   `bad-request` naming the problem and position. So is an unknown check state.
  * - `write` hands the command to `propose` (Raft propose-and-wait-for-apply on a server,
  *   {@link LocalApplier} on a single node without Raft) and returns its {@link ApplyResult}.
- * - Requests and answers are plain data.
+ * - Requests and answers are plain data. Watchers of the same query woken by the same write
+ *   share one re-read (so 1000 watchers of one service cost one read): answers are shared
+ *   and must be treated as read-only.
  */
 import { compileFilter, FilterError } from './filter.js';
 import { CatalogError } from './errors.js';
@@ -49,6 +51,8 @@ export class CatalogEndpoint {
   private readonly timers: Timers;
   private readonly rng: () => number;
   private readonly status: () => LeaderStatus;
+  /** Re-reads made by wake-ups in the current microtask batch, by query; cleared right after it. */
+  private wakeReads: Map<string, ReadResult<unknown>> | undefined;
 
   constructor(opts: CatalogEndpointOptions) {
     this.store = opts.store;
@@ -80,6 +84,17 @@ export class CatalogEndpoint {
       }
     }
     const run = (): ReadResult<unknown> => this.execute(req.query, filter);
+    const key = JSON.stringify([req.query, req.filter ?? '']);
+    const rerun = (): ReadResult<unknown> => {
+      if (this.wakeReads === undefined) {
+        // Every wake-up of one write is queued before this runs, so they all see this cache.
+        this.wakeReads = new Map();
+        queueMicrotask(() => (this.wakeReads = undefined));
+      }
+      let r = this.wakeReads.get(key);
+      if (r === undefined) this.wakeReads.set(key, (r = run()));
+      return r;
+    };
     const answer = (r: ReadResult<unknown>): CatalogReadResponse<CatalogQueryValue<Q>> => {
       const s = this.status();
       return { value: r.value as CatalogQueryValue<Q>, index: Math.max(1, r.index), knownLeader: s.knownLeader, lastContactMs: s.lastContactMs };
@@ -122,7 +137,7 @@ export class CatalogEndpoint {
       const wake = (): void => {
         if (done) return;
         try {
-          last = run();
+          last = rerun();
         } catch (e) {
           finish(e);
           return;

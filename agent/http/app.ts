@@ -84,10 +84,26 @@ export function createHttpApp(deps: HttpDeps): Koa {
   return app;
 }
 
-/** Writes a JSON body; `?pretty` indents it like Consul's. */
+/** Compact JSON of shared read-only answers (e.g. one catalog read answering many watchers). */
+const jsonCache = new WeakMap<object, string>();
+
+/**
+ * Writes a JSON body; `?pretty` indents it like Consul's. The compact encoding of an object
+ * is cached by identity, so `value` must not be changed after it was sent.
+ */
 export function sendJson(ctx: Koa.Context, value: unknown): void {
   ctx.type = 'application/json';
-  ctx.body = 'pretty' in ctx.query ? JSON.stringify(value, null, 4) : JSON.stringify(value);
+  if ('pretty' in ctx.query) {
+    ctx.body = JSON.stringify(value, null, 4);
+    return;
+  }
+  if (value === null || typeof value !== 'object') {
+    ctx.body = JSON.stringify(value);
+    return;
+  }
+  let text = jsonCache.get(value);
+  if (text === undefined) jsonCache.set(value, (text = JSON.stringify(value)));
+  ctx.body = text;
 }
 
 /** Maps the catalog service's errors onto Consul's status codes. */

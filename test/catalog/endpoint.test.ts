@@ -92,6 +92,24 @@ describe('catalog/endpoint: CatalogEndpoint', () => {
     expect(store.watchCount).to.equal(0);
   });
 
+  it('watchers of one query woken by one write share a single re-read', async () => {
+    const { ep, register, store } = setup();
+    await register(web('n1', 'web1'));
+    const q = { query: { op: 'checkServiceNodes' as const, service: 'web' }, minIndex: 1, waitMs: 5000 };
+    const pending = Array.from({ length: 50 }, () => ep.read(q));
+    const other = ep.read({ ...q, filter: 'Service.ID == web2' });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(store.watchCount).to.equal(51);
+    await register(web('n2', 'web2'));
+    const answers = await Promise.all(pending);
+    expect(answers.every((a) => a.value === answers[0]!.value && a.index === 2)).to.equal(true);
+    const filtered = await other;
+    expect(filtered.value).to.not.equal(answers[0]!.value);
+    expect(filtered.value.map((x) => x.Service.ID)).to.deep.equal(['web2']);
+    const later = await ep.read({ ...q, minIndex: 0 });
+    expect(later.value, 'a later read is not served from the wake-up cache').to.not.equal(answers[0]!.value);
+  });
+
   it('a change to service B does not wake watchers of service A; the wait times out with the same index', async () => {
     const { ep, register, store } = setup();
     await register(web('n1', 'web1'));
