@@ -11,6 +11,13 @@ import { createHttpApp } from './http/app.js';
 import { Gossip } from './swim/gossip.js';
 import { loadKeyring, saveKeyring } from './swim/keyring-file.js';
 import { UserEventLog } from './events.js';
+import type { CatalogClient } from './http/catalog-client.js';
+import { LocalState } from './local/state.js';
+import { AntiEntropy } from './local/anti-entropy.js';
+import { TtlChecks } from './checks/ttl.js';
+import { CatalogEndpoint } from '../catalog/endpoint.js';
+import { encodeCommand, type ApplyResult } from '../catalog/state/index.js';
+import { ServerCatalogClient, RemoteCatalogClient, registerCatalogEndpoints } from './rpc/catalog.js';
 import { VERSION } from './version.js';
 import { ServerPortMux, Protocol } from './rpc/mux.js';
 import { RpcServer } from './rpc/server.js';
@@ -71,6 +78,11 @@ export class Agent {
   private readonly httpServers: Server[] = [];
   private readonly keyringFile: string | undefined;
   private joinTimer: TimerHandle | undefined;
+  /** Catalog reads and writes: the local Raft server (forwarding to the leader) on servers, RPC through the pool on clients. */
+  private catalog: CatalogClient | undefined;
+  private local: LocalState | undefined;
+  private ttl: TtlChecks | undefined;
+  private antiEntropy: AntiEntropy | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(private readonly opts: AgentOptions) {
@@ -158,6 +170,17 @@ export class Agent {
     registerServerEndpoints(rpc, server, ops);
     this.mux.handle(Protocol.Rpc, (sock) => rpc.handleConnection(sock));
     this.cluster = ops;
+    const rng = this.rng.fork();
+    const endpoint = new CatalogEndpoint({
+      store: server.store,
+      propose: async (cmd) => (await server.propose(encodeCommand(cmd))).result as ApplyResult,
+      timers: this.clock,
+      rng: () => rng.next(),
+      status: () => ({ knownLeader: server.raft.leader !== '', lastContactMs: server.lastContactMs() }),
+    });
+    const catalog = new ServerCatalogClient(server, endpoint, this.rpcClient);
+    registerCatalogEndpoints(rpc, catalog);
+    this.catalog = catalog;
     await server.start();
     this.log.info(`server port (RPC and Raft) listening on ${this.serverAddress()}`);
   }
@@ -182,7 +205,10 @@ export class Agent {
     const c = this.config;
     try {
       if (c.server) await this.startServer();
-      else this.cluster = new RemoteClusterOps((method, args) => this.pool.call(method, args));
+      else {
+        this.cluster = new RemoteClusterOps((method, args) => this.pool.call(method, args));
+        this.catalog = new RemoteCatalogClient(this.pool);
+      }
       this.createGossip();
       await this.gossip.start().catch((e: NodeJS.ErrnoException) => {
         throw new Error(
@@ -192,6 +218,7 @@ export class Agent {
           { cause: e },
         );
       });
+      this.startLocal();
       this.syncServers();
       this.serverSync = this.clock.setInterval(() => this.syncServers(), 5000);
       if (c.ports.http >= 0) await this.startHttp();
@@ -224,6 +251,8 @@ export class Agent {
         peers: () => this.cluster.peers(),
       },
       cluster: this.cluster,
+      catalog: this.catalog,
+      local: this.local && this.ttl ? { state: this.local, ttl: this.ttl } : undefined,
       gossip: this.gossip,
       events: this.events,
       clock: this.clock,
@@ -268,6 +297,35 @@ export class Agent {
     }, 50);
   }
 
+  /**
+   * This agent's own services and checks (persisted under data_dir/local), TTL checks, and
+   * anti-entropy that keeps the catalog's view of this node equal to them.
+   */
+  private startLocal(): void {
+    const c = this.config;
+    const catalog = this.catalog as CatalogClient;
+    this.local = LocalState.open({ dataDir: c.dataDir ? join(c.dataDir, 'local') : undefined, logger: this.log });
+    this.ttl = new TtlChecks(this.local, this.clock, this.log);
+    this.ttl.start();
+    this.antiEntropy = new AntiEntropy({
+      local: this.local,
+      catalog,
+      node: {
+        name: c.nodeName,
+        id: this.nodeId,
+        address: c.advertiseAddr,
+        datacenter: c.datacenter,
+        taggedAddresses: { lan: c.advertiseAddr, wan: c.advertiseAddr },
+        meta: c.nodeMeta,
+      },
+      clock: this.clock,
+      rng: this.rng.fork(),
+      logger: this.log,
+      clusterSize: () => this.gossip?.members().filter((m) => m.status === 'alive').length ?? 1,
+    });
+    this.antiEntropy.start();
+  }
+
   /** Addresses the HTTP API is bound to (with the real port when 0 was asked for). */
   httpAddresses(): BoundAddress[] {
     return this.httpServers.map((s) => {
@@ -283,6 +341,8 @@ export class Agent {
     this.state = 'stopping';
     this.clock.clearTimeout(this.joinTimer);
     this.clock.clearInterval(this.serverSync);
+    this.antiEntropy?.stop();
+    this.ttl?.stop();
     if (opts.leave && wasRunning && this.server?.isLeader && this.server.raft.conf.voters.length > 1) {
       await this.server.transferLeader().then(
         (to) => this.log.info(`handed Raft leadership to ${to} before leaving`),

@@ -10,6 +10,8 @@ import { registerMemberCommands } from './members.js';
 import { registerKeyringCommands } from './keyring.js';
 import { registerEventCommand } from './event.js';
 import { registerOperatorCommands } from './operator.js';
+import { registerServicesCommand } from './services.js';
+import { registerCatalogCommand } from './catalog.js';
 
 /** Builds the `herald` command tree. Output goes to `io`; nothing calls process.exit. */
 export function createProgram(io: CliIO, setExit: (code: number) => void): Command {
@@ -32,6 +34,8 @@ export function createProgram(io: CliIO, setExit: (code: number) => void): Comma
   registerKeyringCommands(program, io);
   registerEventCommand(program, io);
   registerOperatorCommands(program, io);
+  registerServicesCommand(program, io);
+  registerCatalogCommand(program, io);
   program
     .command('version')
     .description('Print the Herald version')

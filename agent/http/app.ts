@@ -13,6 +13,13 @@ import type { Clock } from '../runtime/clock.js';
 import type { ClusterOps } from '../rpc/endpoints.js';
 import { RpcError } from '../rpc/errors.js';
 import { operatorRoutes } from './routes/operator.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { healthRoutes } from './routes/health.js';
+import type { CatalogClient } from './catalog-client.js';
+import { agentLocalRoutes } from './routes/agent-local.js';
+import type { LocalState } from '../local/state.js';
+import type { TtlChecks } from '../checks/ttl.js';
+import { CatalogError } from '../../catalog/errors.js';
 
 /** What the HTTP API reads from the running agent. Everything is injected; the app opens nothing. */
 export interface HttpDeps {
@@ -26,16 +33,20 @@ export interface HttpDeps {
     peers(): Promise<string[]> | string[];
   };
   /** LAN gossip: members, join, force-leave, keyring. */
-  gossip: Gossip;
-  events: UserEventLog;
+  gossip?: Gossip;
+  events?: UserEventLog;
   /** Raft-level operations: local on a server, RPC through the server pool on a client. */
-  cluster: ClusterOps;
-  clock: Clock;
+  cluster?: ClusterOps;
+  clock?: Clock;
   /** Agent-level actions the API can ask for. */
-  lifecycle: {
+  lifecycle?: {
     /** Leave the cluster gracefully and stop the agent. */
     leave(): Promise<void>;
   };
+  /** Catalog reads and writes (in process today, RPC to a server later); without it catalog and health routes answer 500. */
+  catalog?: CatalogClient;
+  /** This agent's own services and checks; without it the agent service/check routes answer 500. */
+  local?: { state: LocalState; ttl: TtlChecks };
 }
 
 /** Shape every route module follows: it adds its routes to the shared router. */
@@ -55,7 +66,9 @@ export function createHttpApp(deps: HttpDeps): Koa {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new NotFoundError();
-    } catch (err) {
+    } catch (caught) {
+      let err = caught;
+      if (err instanceof CatalogError) err = catalogHttpError(err);
       if (err instanceof HttpError) {
         ctx.status = err.status;
         for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
@@ -76,7 +89,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     }
   });
 
-  for (const mod of [agentRoutes, statusRoutes, memberRoutes, eventRoutes, operatorRoutes]) mod(router, deps);
+  for (const mod of [agentRoutes, agentLocalRoutes, statusRoutes, memberRoutes, eventRoutes, operatorRoutes, catalogRoutes, healthRoutes]) mod(router, deps);
 
   app.use(router.routes());
   app.use(async (ctx) => {
@@ -96,8 +109,35 @@ export function createHttpApp(deps: HttpDeps): Koa {
   return app;
 }
 
-/** Writes a JSON body; `?pretty` indents it like Consul's. */
+/** Compact JSON of shared read-only answers (e.g. one catalog read answering many watchers). */
+const jsonCache = new WeakMap<object, string>();
+
+/**
+ * Writes a JSON body; `?pretty` indents it like Consul's. The compact encoding of an object
+ * is cached by identity, so `value` must not be changed after it was sent.
+ */
 export function sendJson(ctx: Koa.Context, value: unknown): void {
   ctx.type = 'application/json';
-  ctx.body = 'pretty' in ctx.query ? JSON.stringify(value, null, 4) : JSON.stringify(value);
+  if ('pretty' in ctx.query) {
+    ctx.body = JSON.stringify(value, null, 4);
+    return;
+  }
+  if (value === null || typeof value !== 'object') {
+    ctx.body = JSON.stringify(value);
+    return;
+  }
+  let text = jsonCache.get(value);
+  if (text === undefined) jsonCache.set(value, (text = JSON.stringify(value)));
+  ctx.body = text;
+}
+
+/** Maps the catalog service's errors onto Consul's status codes. */
+function catalogHttpError(e: CatalogError): HttpError {
+  switch (e.code) {
+    case 'bad-request':
+    case 'rejected':
+      return new HttpError(400, e.message);
+    case 'no-leader':
+      return new HttpError(500, 'No cluster leader');
+  }
 }

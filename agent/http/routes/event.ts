@@ -1,5 +1,6 @@
 import type { RouteModule } from '../app.js';
 import { sendJson } from '../app.js';
+import { need } from './deps.js';
 import { readBody } from '../body.js';
 import { BadRequestError } from '../errors.js';
 import { parseQueryOptions, queryParam } from '../query.js';
@@ -15,7 +16,7 @@ export const eventRoutes: RouteModule = (router, deps) => {
     if (!name) throw new BadRequestError('Missing name');
     const payload = await readBody(ctx, EVENT_BODY_LIMIT);
     try {
-      const ev = deps.events.fire({
+      const ev = need(deps.events, 'events').fire({
         name,
         payload,
         nodeFilter: queryParam(ctx, 'node'),
@@ -32,8 +33,8 @@ export const eventRoutes: RouteModule = (router, deps) => {
   router.get('/v1/event/list', async (ctx) => {
     const q = parseQueryOptions(ctx);
     const name = queryParam(ctx, 'name');
-    if (q.minIndex > 0) await deps.events.wait(q.minIndex, q.waitMs + Math.floor(Math.random() * (q.waitMs / 16)));
-    const { events, index } = deps.events.list(name);
+    if (q.minIndex > 0) await need(deps.events, 'events').wait(q.minIndex, q.waitMs + Math.floor(Math.random() * (q.waitMs / 16)));
+    const { events, index } = need(deps.events, 'events').list(name);
     ctx.set('X-Consul-Index', String(index));
     sendJson(ctx, events);
   });

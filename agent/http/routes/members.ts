@@ -1,5 +1,6 @@
 import type { RouteModule } from '../app.js';
 import { sendJson } from '../app.js';
+import { need } from './deps.js';
 import { BadRequestError, HttpError, NotFoundError } from '../errors.js';
 import { queryFlag, queryParam } from '../query.js';
 import type { MemberInfo } from '../../swim/core/membership.js';
@@ -32,14 +33,14 @@ export const memberRoutes: RouteModule = (router, deps) => {
       sendJson(ctx, []);
       return;
     }
-    sendJson(ctx, deps.gossip.members().map(consulMember));
+    sendJson(ctx, need(deps.gossip, 'gossip').members().map(consulMember));
   });
 
   router.put('/v1/agent/join/:address', async (ctx) => {
     if (queryFlag(ctx, 'wan')) throw new BadRequestError('WAN join is not supported: Herald runs one datacenter');
     const address = ctx.params['address'] as string;
     try {
-      await deps.gossip.join([address]);
+      await need(deps.gossip, 'gossip').join([address]);
     } catch (e) {
       throw new HttpError(500, (e as Error).message);
     }
@@ -48,21 +49,21 @@ export const memberRoutes: RouteModule = (router, deps) => {
   });
 
   router.put('/v1/agent/leave', async (ctx) => {
-    await deps.lifecycle.leave();
+    await need(deps.lifecycle, 'lifecycle').leave();
     ctx.status = 200;
     ctx.body = '';
   });
 
   router.put('/v1/agent/force-leave/:node', (ctx) => {
     const node = ctx.params['node'] as string;
-    const ok = deps.gossip.forceLeave(node, queryFlag(ctx, 'prune'));
+    const ok = need(deps.gossip, 'gossip').forceLeave(node, queryFlag(ctx, 'prune'));
     if (!ok) throw new NotFoundError(`agent: Unknown node: ${node}`);
     ctx.status = 200;
     ctx.body = '';
   });
 
   router.get('/v1/operator/keyring', (ctx) => {
-    const listing = requireKeyring(() => deps.gossip.listKeys());
+    const listing = requireKeyring(() => need(deps.gossip, 'gossip').listKeys());
     const count = Object.fromEntries(listing.keys.map((k) => [k, 1]));
     // This agent's own keyring; NumNodes says how many keyrings the answer covers.
     sendJson(ctx, [
@@ -85,7 +86,7 @@ export const memberRoutes: RouteModule = (router, deps) => {
     if (typeof key !== 'string' || key === '') throw new BadRequestError('Key: must be a base64 string');
     const relay = queryParam(ctx, 'relay-factor');
     if (relay !== undefined && !/^\d+$/.test(relay)) throw new BadRequestError('relay-factor: must be a non-negative integer');
-    const result = await requireKeyringAsync(() => deps.gossip[op](key));
+    const result = await requireKeyringAsync(() => need(deps.gossip, 'gossip')[op](key));
     const failed = Object.entries(result.errors);
     if (failed.length || result.acks < result.members) {
       const detail = failed.map(([n, e]) => `${n}: ${e}`).join('; ');

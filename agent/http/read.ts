@@ -1,0 +1,38 @@
+import type { Context } from 'koa';
+import type { CatalogQuery, CatalogQueryValue } from '../../catalog/query.js';
+import type { HttpDeps } from './app.js';
+import { sendJson } from './app.js';
+import { HttpError } from './errors.js';
+import { parseQueryOptions, setQueryMeta } from './query.js';
+import { catalogOf } from './routes/deps.js';
+
+/**
+ * Serves a catalog read the Consul way: `?index`/`?wait` blocking, consistency mode,
+ * `?filter`, `?dc`; X-Consul-Index/KnownLeader/LastContact headers; JSON body. A blocked read
+ * is cancelled when the client disconnects. `shape` turns the value into the response body.
+ */
+export async function serveRead<Q extends CatalogQuery>(
+  ctx: Context,
+  deps: HttpDeps,
+  query: Q,
+  shape: (v: CatalogQueryValue<Q>) => unknown = (v) => v,
+): Promise<void> {
+  const catalog = catalogOf(deps);
+  const opts = parseQueryOptions(ctx);
+  if (opts.datacenter !== undefined && opts.datacenter !== deps.config.datacenter) {
+    throw new HttpError(500, `No path to datacenter "${opts.datacenter}"`);
+  }
+  const ctrl = new AbortController();
+  const onClose = (): void => ctrl.abort();
+  ctx.res.once('close', onClose);
+  try {
+    const r = await catalog.read(
+      { query, minIndex: opts.minIndex, waitMs: opts.waitMs, filter: opts.filter, consistency: opts.consistency },
+      ctrl.signal,
+    );
+    setQueryMeta(ctx, r);
+    sendJson(ctx, shape(r.value));
+  } finally {
+    ctx.res.off('close', onClose);
+  }
+}

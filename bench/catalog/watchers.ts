@@ -1,0 +1,137 @@
+/**
+ * Catalog HTTP benchmark (run alone: `npx tsc -b && node dist/bench/catalog/watchers.js`).
+ *
+ * 1. Blocking watchers: N clients block on `/v1/health/service/web?index=…`; a change to
+ *    another service must wake none of them; a change to `web` must wake all of them. Prints
+ *    the wake-up latency (p50/p99/max) measured from the write.
+ * 2. Read throughput of `/v1/health/service/web?passing` (3 instances) against a bare Node
+ *    `http` server answering the same bytes on the same machine in the same run (the
+ *    ceiling), as requests/s and a ratio.
+ *
+ * Everything runs in one process over real sockets on 127.0.0.1, with the single-node
+ * LocalApplier behind the catalog endpoint (no Raft).
+ */
+import { Agent, createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHttpApp } from '../../agent/http/app.js';
+import { buildConfig } from '../../agent/config/config.js';
+import { silentLogger } from '../../agent/runtime/logger.js';
+import { VERSION } from '../../agent/version.js';
+import { CatalogEndpoint } from '../../catalog/endpoint.js';
+import { LocalApplier } from '../../catalog/local-applier.js';
+import { realTimers } from '../../catalog/timers.js';
+import { CommandType, StateStore, type RegisterRequest } from '../../catalog/state/index.js';
+
+const WATCHERS = Number(process.env['WATCHERS'] ?? 1000);
+const READ_SECONDS = Number(process.env['READ_SECONDS'] ?? 3);
+const CONCURRENCY = 32;
+
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+
+function get(port: number, path: string): Promise<{ status: number; index: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, index: String(res.headers['x-consul-index'] ?? ''), body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
+}
+
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function throughput(port: number, path: string, seconds: number): Promise<number> {
+  let n = 0;
+  const until = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < until) {
+        const r = await get(port, path);
+        if (r.status !== 200) throw new Error(`bench: ${path} answered ${r.status}`);
+        n++;
+      }
+    }),
+  );
+  return n / seconds;
+}
+
+async function main(): Promise<void> {
+  const store = new StateStore();
+  const catalog = new CatalogEndpoint({ store, propose: new LocalApplier(store).propose, timers: realTimers, rng: Math.random });
+  const app = createHttpApp({
+    config: buildConfig({ dev: true, raw: { node_name: 'bench' } }),
+    nodeId: '00000000-0000-0000-0000-000000000001',
+    version: VERSION,
+    logger: silentLogger(),
+    status: { leader: () => '127.0.0.1:8300', peers: () => ['127.0.0.1:8300'] },
+    catalog,
+  });
+  const server = createServer(app.callback());
+  const sent: number[] = [];
+  server.on('request', (req, res) => {
+    if (req.url?.includes('wait=')) res.on('finish', () => sent.push(performance.now()));
+  });
+  server.maxConnections = WATCHERS * 2;
+  const port = await listen(server);
+  const reg = (req: RegisterRequest) => catalog.write({ type: CommandType.Register, req });
+  for (let i = 1; i <= 3; i++) {
+    await reg({ Node: `n${i}`, Address: `10.0.0.${i}`, Service: { ID: `web-${i}`, Service: 'web', Port: 8080, Tags: ['v1'] }, Check: { Name: 'alive', CheckID: `web-${i}-alive`, ServiceID: `web-${i}`, Status: 'passing' } });
+  }
+
+  // 1. blocking watchers
+  const first = await get(port, '/v1/health/service/web');
+  const woke: number[] = [];
+  let changeAt = 0;
+  const watchers = Array.from({ length: WATCHERS }, () =>
+    get(port, `/v1/health/service/web?index=${first.index}&wait=60s`).then((r) => {
+      woke.push(performance.now());
+      return r;
+    }),
+  );
+  for (let i = 0; i < 200 && store.watchCount < WATCHERS; i++) await new Promise((r) => setTimeout(r, 25));
+  if (store.watchCount < WATCHERS) throw new Error(`bench: only ${store.watchCount} of ${WATCHERS} watchers are blocked`);
+  await reg({ Node: 'n9', Address: '10.0.0.9', Service: { ID: 'db-1', Service: 'db', Port: 5432 } });
+  await new Promise((r) => setTimeout(r, 500));
+  const wokenByOther = woke.length;
+  changeAt = performance.now();
+  await reg({ Node: 'n4', Address: '10.0.0.4', Service: { ID: 'web-4', Service: 'web', Port: 8080 } });
+  const results = await Promise.all(watchers);
+  const lat = woke.map((t) => t - changeAt).sort((a, b) => a - b);
+  const sentLat = sent.map((t) => t - changeAt).sort((a, b) => a - b);
+  const moved = results.every((r) => Number(r.index) > Number(first.index));
+  console.log(`watchers: ${WATCHERS} blocked on web; a change to db woke ${wokenByOther}; a change to web woke ${results.length} (index moved: ${moved})`);
+  console.log(`answer written by the server after the write: p50 ${pct(sentLat, 50).toFixed(1)} ms, p99 ${pct(sentLat, 99).toFixed(1)} ms, max ${sentLat[sentLat.length - 1]!.toFixed(1)} ms`);
+  console.log(`answer received by the client (same process) after the write: p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms`);
+
+  // 2. read throughput against a bare http server returning the same bytes
+  await catalog.write({ type: CommandType.Deregister, req: { Node: 'n4' } });
+  const sample = await get(port, '/v1/health/service/web?passing');
+  const bytes = Buffer.from(sample.body);
+  const bare = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'X-Consul-Index': sample.index, 'Content-Length': bytes.length });
+    res.end(bytes);
+  });
+  const barePort = await listen(bare);
+  const bareRps = await throughput(barePort, '/v1/health/service/web?passing', READ_SECONDS);
+  const rps = await throughput(port, '/v1/health/service/web?passing', READ_SECONDS);
+  console.log(`reads of /v1/health/service/web?passing (3 instances, ${bytes.length} bytes), ${CONCURRENCY} concurrent keep-alive clients, ${READ_SECONDS} s each:`);
+  console.log(`  bare node:http  ${bareRps.toFixed(0)} req/s (ceiling)`);
+  console.log(`  herald          ${rps.toFixed(0)} req/s  (${((rps / bareRps) * 100).toFixed(0)}% of the ceiling)`);
+
+  agent.destroy();
+  server.closeAllConnections();
+  bare.closeAllConnections();
+  await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => bare.close(r))]);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -1,0 +1,124 @@
+/**
+ * Compatibility: the `consul` npm client (silas/node-consul, tested with 2.0.1) drives Herald
+ * unchanged — agent service registration with a TTL check, health with `passing`, and a
+ * blocking watch. The package is an optional devDependency: without it this suite is skipped
+ * with a message saying how to install it.
+ */
+import { expect } from 'chai';
+import { createHttpApp } from '../../agent/http/app.js';
+import { buildConfig } from '../../agent/config/config.js';
+import { silentLogger } from '../../agent/runtime/logger.js';
+import { SystemClock } from '../../agent/runtime/clock.js';
+import { SeededRng } from '../../agent/runtime/rng.js';
+import { LocalState } from '../../agent/local/state.js';
+import { TtlChecks } from '../../agent/checks/ttl.js';
+import { AntiEntropy } from '../../agent/local/anti-entropy.js';
+import { VERSION } from '../../agent/version.js';
+import { CatalogEndpoint } from '../../catalog/endpoint.js';
+import { LocalApplier } from '../../catalog/local-applier.js';
+import { StateStore } from '../../catalog/state/index.js';
+import { serveApp } from '../lib/net.js';
+
+/** The parts of the consul client this test uses (its own typings are not required to compile). */
+interface ConsulClient {
+  agent: {
+    service: { register(o: Record<string, unknown>): Promise<unknown>; deregister(id: string): Promise<unknown> };
+    check: { pass(id: string | { id: string; note?: string }): Promise<unknown> };
+  };
+  health: { service(o: Record<string, unknown>): Promise<Array<{ Service: { ID: string }; Checks: Array<{ Status: string }> }>> };
+  catalog: { service: { nodes(name: string): Promise<Array<{ ServiceID: string }>> } };
+  watch(o: { method: unknown; options: Record<string, unknown>; backoffFactor?: number }): {
+    on(ev: 'change', fn: (data: unknown, res: { headers: Record<string, string> }) => void): void;
+    on(ev: 'error', fn: (err: Error) => void): void;
+    end(): void;
+  };
+}
+type ConsulCtor = new (opts: Record<string, unknown>) => ConsulClient;
+
+const PACKAGE = 'consul';
+
+describe('compat: the consul npm client', function () {
+  this.timeout(20_000);
+  let Consul: ConsulCtor;
+  let srv: { url: string; close: () => Promise<void> } | undefined;
+  let consul: ConsulClient;
+  let ae: AntiEntropy;
+  let ttl: TtlChecks;
+
+  before(async function () {
+    try {
+      const mod = (await import(PACKAGE)) as { default?: unknown; Consul?: unknown };
+      Consul = ((mod.default as { Consul?: unknown } | undefined)?.Consul ?? mod.Consul ?? mod.default ?? mod) as ConsulCtor;
+    } catch {
+      console.log('      skipped: the "consul" npm package is not installed (npm install --save-dev consul@2.0.1 to run this suite)');
+      this.skip();
+    }
+    const clock = new SystemClock();
+    const store = new StateStore();
+    const catalog = new CatalogEndpoint({ store, propose: new LocalApplier(store).propose, timers: clock, rng: () => Math.random() });
+    const state = LocalState.open({ logger: silentLogger() });
+    ttl = new TtlChecks(state, clock, silentLogger());
+    ttl.start();
+    ae = new AntiEntropy({
+      local: state,
+      catalog,
+      node: { name: 'compat', id: '99999999-2222-3333-4444-555555555555', address: '127.0.0.1', datacenter: 'dc1', taggedAddresses: {}, meta: {} },
+      clock,
+      rng: new SeededRng(11),
+      logger: silentLogger(),
+    });
+    ae.start();
+    const app = createHttpApp({
+      config: buildConfig({ dev: true, raw: { node_name: 'compat' } }),
+      nodeId: '99999999-2222-3333-4444-555555555555',
+      version: VERSION,
+      logger: silentLogger(),
+      status: { leader: () => '127.0.0.1:8300', peers: () => ['127.0.0.1:8300'] },
+      catalog,
+      local: { state, ttl },
+    });
+    srv = await serveApp(app);
+    const port = new URL(srv.url).port;
+    consul = new Consul({ host: '127.0.0.1', port });
+  });
+
+  after(async () => {
+    ae?.stop();
+    ttl?.stop();
+    await srv?.close();
+  });
+
+  const until = async (what: string, cond: () => Promise<boolean>): Promise<void> => {
+    for (let i = 0; i < 100; i++) {
+      if (await cond()) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+
+  it('registers a service with a TTL check; health with passing sees it only once it passes', async () => {
+    await consul.agent.service.register({ name: 'web', id: 'web-1', port: 8080, tags: ['v1'], check: { ttl: '30s' } });
+    await until('web-1 in the catalog', async () => (await consul.catalog.service.nodes('web')).length === 1);
+    expect((await consul.health.service({ service: 'web' })).map((e) => e.Service.ID)).to.deep.equal(['web-1']);
+    expect(await consul.health.service({ service: 'web', passing: true })).to.deep.equal([]);
+    await consul.agent.check.pass('service:web-1');
+    await until('web-1 passing', async () => (await consul.health.service({ service: 'web', passing: true })).length === 1);
+  });
+
+  it('a blocking watch fires on a change to its service', async () => {
+    const seen: number[] = [];
+    const watch = consul.watch({ method: consul.health.service, options: { service: 'api', passing: true }, backoffFactor: 100 });
+    const errors: Error[] = [];
+    watch.on('error', (e) => errors.push(e));
+    watch.on('change', (data) => seen.push((data as unknown[]).length));
+    try {
+      await until('the first answer', async () => seen.length >= 1);
+      expect(seen).to.deep.equal([0]);
+      await consul.agent.service.register({ name: 'api', id: 'api-1', port: 9000, check: { ttl: '30s', status: 'passing' } });
+      await until('the watch to see api-1', async () => seen.includes(1));
+      expect(errors).to.deep.equal([]);
+    } finally {
+      watch.end();
+    }
+  });
+});
