@@ -66,6 +66,11 @@ export class IntervalRunner implements CheckRunner {
     return this.runs;
   }
 
+  /** True while a probe is running. */
+  get busy(): boolean {
+    return this.abort !== undefined;
+  }
+
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
