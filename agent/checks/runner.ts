@@ -108,7 +108,12 @@ export class IntervalRunner implements CheckRunner {
     if (this.stopped) return;
     const out = this.damper.step(result.status, result.output);
     if (out) {
-      this.opts.report(out.status, out.output);
+      try {
+        this.opts.report(out.status, out.output);
+      } catch (err) {
+        // The schedule must survive a faulty consumer.
+        this.logger.error({ err }, 'check report callback threw');
+      }
     } else {
       this.logger.debug({ status: result.status }, 'check result below damping threshold; not reported');
     }

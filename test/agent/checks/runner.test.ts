@@ -133,6 +133,23 @@ describe('checks: IntervalRunner scheduling (ManualClock)', () => {
     await r.stop();
   });
 
+  it('a report callback that throws does not stop the schedule', async () => {
+    const clock = new ManualClock(0);
+    const p = manualProbe();
+    let calls = 0;
+    const r = new IntervalRunner({ ...base('c'), intervalMs: 100, probe: p.probe, report: () => { calls++; throw new Error('consumer bug'); }, clock, rng: new SeededRng(3) });
+    r.start();
+    clock.advance(100);
+    p.finish({ status: 'passing', output: '' });
+    await tick();
+    clock.advance(100);
+    expect(p.started).to.equal(2);
+    p.finish({ status: 'passing', output: '' });
+    await tick();
+    expect(calls).to.equal(2);
+    await r.stop();
+  });
+
   it('effectiveTimeoutMs follows Consul: HTTP/TCP timeout only when below the interval, else min(interval, 10s)', () => {
     const h = (timeoutMs: number, intervalMs: number): number =>
       effectiveTimeoutMs({ ...base('x', { timeoutMs }), kind: 'tcp', address: 'a:1', intervalMs });
