@@ -12,7 +12,7 @@ import { probeHttp } from './http.js';
 import { IntervalRunner, type CheckRunner, type Probe } from './runner.js';
 import { scriptProbe } from './script.js';
 import { probeTcp } from './tcp.js';
-import type { CheckReport, CheckSpec } from './types.js';
+import type { CheckReport, CheckSpec, ProbeResult } from './types.js';
 
 export interface CheckRunnerDeps {
   clock: Clock;
@@ -20,6 +20,8 @@ export interface CheckRunnerDeps {
   rng: Rng;
   /** Receives damped results (interval kinds) or changes (alias). */
   report: CheckReport;
+  /** Interval kinds: sees every raw probe result and whether it was reported (for metrics). */
+  onResult?: (result: ProbeResult, reported: boolean) => void;
   /**
    * Whether a script check may run. The agent passes `enable_script_checks` for checks
    * registered over HTTP and `enable_script_checks || enable_local_script_checks` for checks
@@ -72,6 +74,7 @@ export function createCheckRunner(spec: CheckSpec, deps: CheckRunnerDeps): Check
     report,
     clock,
     rng,
+    ...(deps.onResult ? { onResult: deps.onResult } : {}),
     ...(logger ? { logger } : {}),
   });
 }

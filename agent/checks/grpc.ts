@@ -39,6 +39,12 @@ function codeForHttpStatus(s: number): number {
   return 2;
 }
 
+/** The grpc-timeout header value: at most 8 digits, so long timeouts switch to seconds. */
+export function grpcTimeout(ms: number): string {
+  const m = Math.max(1, Math.ceil(ms));
+  return m <= 99_999_999 ? `${m}m` : `${Math.min(99_999_999, Math.ceil(m / 1000))}S`;
+}
+
 function decodeGrpcMessage(m: string | string[] | undefined): string {
   const s = Array.isArray(m) ? m.join(',') : (m ?? '');
   try {
@@ -82,7 +88,7 @@ export function probeGrpc(spec: GrpcCheckSpec, clock: Clock, signal?: AbortSigna
       [constants.HTTP2_HEADER_PATH]: HEALTH_CHECK_PATH,
       [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
       te: 'trailers',
-      'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMs))}m`,
+      'grpc-timeout': grpcTimeout(timeoutMs),
       'user-agent': 'herald-health-check',
     });
     let headers: IncomingHttpHeaders | undefined;

@@ -101,7 +101,11 @@ function send(url: URL, method: string, body: string, spec: HttpCheckSpec, signa
     ...(https ? { rejectUnauthorized: !spec.tlsSkipVerify, ...(spec.tlsServerName ? { servername: spec.tlsServerName } : {}) } : {}),
   };
   return new Promise((resolve, reject) => {
-    const req = (https ? httpsRequest : httpRequest)(url, opts, resolve);
+    const req = (https ? httpsRequest : httpRequest)(url, opts, (res) => {
+      // An abort after the headers arrived must not surface as an unhandled 'error'.
+      res.on('error', () => {});
+      resolve(res);
+    });
     req.on('error', reject);
     req.end(body === '' ? undefined : body);
   });

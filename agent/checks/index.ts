@@ -5,7 +5,7 @@ export { StatusDamper, type DamperThresholds } from './damper.js';
 export { IntervalRunner, effectiveTimeoutMs, type CheckRunner, type Probe, type IntervalRunnerOptions } from './runner.js';
 export { probeHttp, USER_AGENT, ACCEPT } from './http.js';
 export { probeTcp } from './tcp.js';
-export { probeGrpc } from './grpc.js';
+export { probeGrpc, grpcTimeout } from './grpc.js';
 export { scriptProbe, type ScriptProbeOptions } from './script.js';
 export { AliasRunner, aliasResult, type AliasFetch, type AliasQuery, type AliasSnapshot, type AliasedCheck, type AliasRunnerOptions } from './alias.js';
 export { createCheckRunner, type CheckRunnerDeps } from './factory.js';

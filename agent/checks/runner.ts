@@ -18,7 +18,7 @@ import { DEFAULT_TIMEOUT_MS } from './types.js';
 /** What every runner offers the agent. */
 export interface CheckRunner {
   readonly checkId: string;
-  /** Starts scheduling; idempotent. */
+  /** Starts scheduling; idempotent. A stopped runner cannot be started again. */
   start(): void;
   /**
    * Stops scheduling and aborts a probe in flight. Resolves when no probe of this check is
@@ -38,6 +38,8 @@ export interface IntervalRunnerOptions extends DamperThresholds {
   intervalMs: number;
   probe: Probe;
   report: CheckReport;
+  /** Sees every probe result before damping, and whether it was reported (for metrics). */
+  onResult?: (result: ProbeResult, reported: boolean) => void;
   clock: Clock;
   rng: Rng;
   logger?: Logger;
@@ -107,6 +109,11 @@ export class IntervalRunner implements CheckRunner {
     this.abort = undefined;
     if (this.stopped) return;
     const out = this.damper.step(result.status, result.output);
+    try {
+      this.opts.onResult?.(result, out !== undefined);
+    } catch (err) {
+      this.logger.error({ err }, 'check result observer threw');
+    }
     if (out) {
       try {
         this.opts.report(out.status, out.output);

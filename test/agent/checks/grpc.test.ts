@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createSecureServer, createServer, type Http2Server, type Http2SecureServer, type ServerHttp2Stream } from 'node:http2';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { probeGrpc } from '../../../agent/checks/grpc.js';
+import { grpcTimeout, probeGrpc } from '../../../agent/checks/grpc.js';
 import {
   decodeHealthCheckRequest,
   decodeHealthCheckResponse,
@@ -80,6 +80,13 @@ describe('checks: gRPC health wire format', () => {
     expect(decodeHealthCheckResponse(Buffer.from([0x12, 1, 0x41, 0x1d, 0, 0, 0, 0, 0x08, 1])).status).to.equal(SERVING);
     const long = 'x'.repeat(300);
     expect(decodeHealthCheckRequest(encodeHealthCheckRequest(long)).service).to.equal(long);
+  });
+
+  it('grpc-timeout has at most 8 digits', () => {
+    expect(grpcTimeout(10_000)).to.equal('10000m');
+    expect(grpcTimeout(0.2)).to.equal('1m');
+    expect(grpcTimeout(99_999_999)).to.equal('99999999m');
+    expect(grpcTimeout(200_000_000)).to.equal('200000S');
   });
 
   it('frames messages with a 5-byte prefix and rejects truncation', () => {

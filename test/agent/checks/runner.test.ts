@@ -150,6 +150,33 @@ describe('checks: IntervalRunner scheduling (ManualClock)', () => {
     await r.stop();
   });
 
+  it('onResult sees every raw result and whether it was reported', async () => {
+    const clock = new ManualClock(0);
+    const p = manualProbe();
+    const seen: Array<[string, boolean]> = [];
+    const r = new IntervalRunner({
+      ...base('c', { failuresBeforeCritical: 2, failuresBeforeWarning: 2 }),
+      intervalMs: 100,
+      probe: p.probe,
+      report: () => {},
+      onResult: (res, reported) => seen.push([res.status, reported]),
+      clock,
+      rng: new SeededRng(4),
+    });
+    r.start();
+    for (const st of ['critical', 'critical', 'passing'] as const) {
+      clock.advance(100);
+      p.finish({ status: st, output: '' });
+      await tick();
+    }
+    expect(seen).to.deep.equal([
+      ['critical', false],
+      ['critical', true],
+      ['passing', true],
+    ]);
+    await r.stop();
+  });
+
   it('effectiveTimeoutMs follows Consul: HTTP/TCP timeout only when below the interval, else min(interval, 10s)', () => {
     const h = (timeoutMs: number, intervalMs: number): number =>
       effectiveTimeoutMs({ ...base('x', { timeoutMs }), kind: 'tcp', address: 'a:1', intervalMs });
