@@ -14,8 +14,11 @@
  * - a check warning or critical:     `Aliased check "<Name>" failing: <Output>` (the first
  *                                    critical one, else the last warning one)
  * - aliased service not registered:  critical "Service <id> could not be found on node <node>"
- * - the checks cannot be read twice in a row: critical "Alias check: cannot read aliased
- *   checks: <error>" (the first failure is only retried).
+ * - the checks cannot be read twice in a row: critical "Failure checking aliased node or
+ *   service: <error>" (the first failure is only retried).
+ *
+ * Retries (Consul's): the first three consecutive failures are retried at once, after that
+ * with a wait of 2^(n-3) × retryMs, at most 60 × retryMs.
  */
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
@@ -58,6 +61,12 @@ export interface AliasSnapshot {
  */
 export type AliasFetch = (query: AliasQuery, minIndex: number, signal: AbortSignal) => Promise<AliasSnapshot>;
 
+/** Wait before the next fetch after `failures` consecutive failed ones. Pure. */
+export function aliasBackoffMs(failures: number, unitMs: number): number {
+  if (failures <= 3) return 0;
+  return Math.min(2 ** Math.min(failures - 3, 31), 60) * unitMs;
+}
+
 /** Consul's alias status rule. Pure. */
 export function aliasResult(query: AliasQuery, snapshot: Pick<AliasSnapshot, 'checks' | 'serviceExists'>, filterNode: boolean): ProbeResult {
   let status: ProbeResult['status'] = 'passing';
@@ -89,7 +98,10 @@ export interface AliasRunnerOptions {
   fetch: AliasFetch;
   report: CheckReport;
   clock: Clock;
-  /** Wait after a failed fetch, and between fetches whose index did not move. Default 1 s. */
+  /**
+   * Unit of the retry back-off, and the wait between fetches of a source that does not block
+   * (index 0 or unchanged). Default 1 s.
+   */
   retryMs?: number;
   logger?: Logger;
 }
@@ -159,8 +171,9 @@ export class AliasRunner implements CheckRunner {
         if (this.stopped) break;
         failures++;
         this.logger.warn({ err, attempt: failures }, 'alias check: reading aliased checks failed; will retry');
-        if (failures > 1) this.emit({ status: 'critical', output: `Alias check: cannot read aliased checks: ${(err as Error).message}` });
-        await this.sleep(this.retryMs);
+        if (failures > 1) this.emit({ status: 'critical', output: `Failure checking aliased node or service: ${(err as Error).message}` });
+        const wait = aliasBackoffMs(failures, this.retryMs);
+        if (wait > 0) await this.sleep(wait);
         continue;
       }
       if (this.stopped) break;

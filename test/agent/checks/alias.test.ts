@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { AliasRunner, aliasResult, type AliasedCheck, type AliasFetch, type AliasQuery, type AliasSnapshot } from '../../../agent/checks/alias.js';
+import { AliasRunner, aliasBackoffMs, aliasResult, type AliasedCheck, type AliasFetch, type AliasQuery, type AliasSnapshot } from '../../../agent/checks/alias.js';
 import type { AliasCheckSpec } from '../../../agent/checks/types.js';
 import { ManualClock } from '../../../agent/runtime/clock.js';
 import { base, recorder, waitFor } from './helpers.js';
@@ -100,23 +100,30 @@ describe('checks: AliasRunner (blocking-query loop, ManualClock for retries)', (
     await r.stop();
   });
 
-  it('a failed read is retried after retryMs; two in a row make the alias critical', async () => {
+  it('failed reads: retried at once, critical from the second in a row, back-off after three', async () => {
     const src = new Source();
     src.checks = [chk('http', 'passing', 'web1')];
-    src.failNext = 2;
+    src.failNext = 5;
     const clock = new ManualClock(0);
     const rec = recorder();
     const r = new AliasRunner({ spec: aliasSpec(), localNode: 'n1', fetch: src.fetch, report: rec.report, clock, retryMs: 500 });
     r.start();
-    await waitFor(() => clock.pending() === 1, 2000, 'retry timer');
-    expect(rec.reports).to.deep.equal([]);
-    clock.advance(500);
-    await waitFor(() => rec.reports.length === 1, 2000, 'critical after second failure');
-    expect(rec.reports[0]).to.deep.equal(['critical', 'Alias check: cannot read aliased checks: no cluster leader']);
-    clock.advance(500);
+    // Failures 1-3 are retried without waiting; the 4th waits 2^1 × 500 ms.
+    await waitFor(() => src.queries.length === 4 && clock.pending() === 1, 2000, 'back-off timer after 4 failures');
+    expect(rec.reports).to.deep.equal([['critical', 'Failure checking aliased node or service: no cluster leader']]);
+    clock.advance(999);
+    expect(src.queries).to.have.length(4);
+    clock.advance(1);
+    // 5th failure waits 2^2 × 500 ms.
+    await waitFor(() => src.queries.length === 5 && clock.pending() === 1, 2000, 'fifth failure');
+    clock.advance(2000);
     await waitFor(() => rec.reports.length === 2, 2000, 'recovery');
     expect(rec.reports[1]).to.deep.equal(['passing', 'All checks passing.']);
     await r.stop();
+  });
+
+  it('back-off schedule', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 100].map((n) => aliasBackoffMs(n, 1000))).to.deep.equal([0, 0, 0, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
   });
 
   it('a source without blocking (index 0) is polled every retryMs, not in a tight loop', async () => {
