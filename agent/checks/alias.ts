@@ -39,7 +39,7 @@ export interface AliasedCheck {
 export interface AliasQuery {
   /** The aliased node (the agent's own node when the definition has no AliasNode). */
   node: string;
-  /** True when the aliased node is this agent's node (read local state). */
+  /** True when the definition has no AliasNode: read this agent's local state. */
   local: boolean;
   /** The aliased service instance ID, if any. */
   serviceId?: string;
@@ -127,7 +127,9 @@ export class AliasRunner implements CheckRunner {
     const { spec } = opts;
     this.checkId = spec.checkId;
     const node = spec.aliasNode ?? opts.localNode;
-    this.query = { node, local: node === opts.localNode, ...(spec.aliasService ? { serviceId: spec.aliasService } : {}) };
+    // Like Consul: only an alias without AliasNode reads local state; naming a node (even this
+    // one) queries the catalog.
+    this.query = { node, local: spec.aliasNode === undefined, ...(spec.aliasService ? { serviceId: spec.aliasService } : {}) };
     this.retryMs = opts.retryMs ?? 1000;
     this.logger = (opts.logger ?? silentLogger()).child({ component: 'checks', check: spec.checkId });
   }

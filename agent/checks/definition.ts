@@ -29,6 +29,11 @@ export interface ParseCheckOptions {
   defaultId?: string;
   /** Used when the definition has no ServiceID. */
   serviceId?: string;
+  /**
+   * The agent's `check_output_max_size` (default 4096). A definition's OutputMaxSize can only
+   * lower it, like Consul.
+   */
+  checkOutputMaxSize?: number;
 }
 
 /** Canonical field names, by normalized key (lower case, no '_' or '-'). */
@@ -126,6 +131,7 @@ function parse(raw: unknown, opts: ParseCheckOptions): ParsedCheck {
   const failuresBeforeCritical = optCount(v, 'FailuresBeforeCritical');
   const failuresBeforeWarningRaw = optCount(v, 'FailuresBeforeWarning');
   const outputMaxSizeRaw = isSet(v.OutputMaxSize) ? optCount(v, 'OutputMaxSize') : 0;
+  const agentMax = opts.checkOutputMaxSize !== undefined && opts.checkOutputMaxSize > 0 ? opts.checkOutputMaxSize : DEFAULT_OUTPUT_MAX_SIZE;
   const base: CheckSpecBase = {
     checkId,
     timeoutMs: timeoutRaw > 0 ? timeoutRaw : kindField === 'Args' || kindField === 'ScriptArgs' ? DEFAULT_SCRIPT_TIMEOUT_MS : DEFAULT_TIMEOUT_MS,
@@ -133,7 +139,7 @@ function parse(raw: unknown, opts: ParseCheckOptions): ParsedCheck {
     // Consul: an unset FailuresBeforeWarning follows FailuresBeforeCritical.
     failuresBeforeWarning: failuresBeforeWarningRaw === 0 ? failuresBeforeCritical : failuresBeforeWarningRaw,
     failuresBeforeCritical,
-    outputMaxSize: outputMaxSizeRaw > 0 ? outputMaxSizeRaw : DEFAULT_OUTPUT_MAX_SIZE,
+    outputMaxSize: Math.min(agentMax, outputMaxSizeRaw > 0 ? outputMaxSizeRaw : agentMax),
   };
 
   const kindName: Record<string, string> = { HTTP: 'HTTP', TCP: 'TCP', GRPC: 'GRPC', Args: 'script', ScriptArgs: 'script' };

@@ -98,6 +98,12 @@ describe('checks: AliasRunner (blocking-query loop, ManualClock for retries)', (
     await waitFor(() => src.queries.length === 2, 2000, 'queries');
     expect(src.queries[0]?.q).to.deep.equal({ node: 'me', local: true, serviceId: 'web1' });
     await r.stop();
+    // Naming the node, even this one, queries the catalog (Consul does the same).
+    const named = new AliasRunner({ spec: aliasSpec({ aliasNode: 'me' }), localNode: 'me', fetch: src.fetch, report: () => {}, clock });
+    named.start();
+    await waitFor(() => src.queries.length === 4, 2000, 'queries');
+    expect(src.queries[2]?.q).to.deep.equal({ node: 'me', local: false, serviceId: 'web1' });
+    await named.stop();
   });
 
   it('failed reads: retried at once, critical from the second in a row, back-off after three', async () => {

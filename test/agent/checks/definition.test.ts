@@ -85,6 +85,13 @@ describe('checks: parseCheckDefinition', () => {
     expect(c.serviceId).to.equal('web');
   });
 
+  it('OutputMaxSize can only lower the agent\'s check_output_max_size', () => {
+    expect(ok({ Name: 't', TCP: 'a:1', Interval: '1s', OutputMaxSize: 100 }).spec.outputMaxSize).to.equal(100);
+    expect(ok({ Name: 't', TCP: 'a:1', Interval: '1s', OutputMaxSize: 100_000 }).spec.outputMaxSize).to.equal(4096);
+    expect(ok({ Name: 't', TCP: 'a:1', Interval: '1s', OutputMaxSize: 100_000 }, { checkOutputMaxSize: 65_536 }).spec.outputMaxSize).to.equal(65_536);
+    expect(ok({ Name: 't', TCP: 'a:1', Interval: '1s' }, { checkOutputMaxSize: 8192 }).spec.outputMaxSize).to.equal(8192);
+  });
+
   it('accepts durations as nanosecond numbers like the Go API', () => {
     expect(ok({ Name: 't', TCP: 'a:1', Interval: 15e9 }).spec).to.deep.include({ intervalMs: 15_000 });
   });
