@@ -4,7 +4,7 @@
  * name ('' = the server as a whole) goes in the request.
  *
  * Results: SERVING → passing "gRPC check <target>: success"; another serving status →
- * critical "gRPC check <target>: NOT_SERVING" (or UNKNOWN, …); a non-zero grpc-status →
+ * critical "gRPC <target> serving status: NOT_SERVING" (or UNKNOWN, …); a non-zero grpc-status →
  * critical "rpc error: code = NotFound desc = unknown service" (grpc-go's error text); a
  * connection failure or the timeout → critical (Unavailable / DeadlineExceeded).
  */
@@ -123,7 +123,7 @@ export function probeGrpc(spec: GrpcCheckSpec, clock: Clock, signal?: AbortSigna
         return finish(rpcError(13, (err as Error).message));
       }
       if (status === SERVING) return finish({ status: 'passing', output: `gRPC check ${spec.target}: success` });
-      return finish({ status: 'critical', output: `gRPC check ${spec.target}: ${SERVING_STATUS_NAMES[status] ?? `status ${status}`}` });
+      return finish({ status: 'critical', output: `gRPC ${spec.target} serving status: ${SERVING_STATUS_NAMES[status] ?? String(status)}` });
     });
     req.end(frameMessage(encodeHealthCheckRequest(t.service)));
   });

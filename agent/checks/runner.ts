@@ -130,15 +130,9 @@ export class IntervalRunner implements CheckRunner {
 }
 
 /**
- * Consul's operation timeout for HTTP and TCP checks: the Timeout if it is shorter than the
- * interval; otherwise the interval if that is under 10 s; otherwise 10 s. gRPC and script
- * checks use their Timeout as given.
+ * The per-run timeout: the spec's Timeout, or 10 s when it has none (Consul's default for
+ * HTTP, TCP and gRPC; script specs from the parser carry Consul's 30 s default).
  */
 export function effectiveTimeoutMs(spec: IntervalCheckSpec): number {
-  if (spec.kind === 'http' || spec.kind === 'tcp') {
-    if (spec.timeoutMs > 0 && spec.timeoutMs < spec.intervalMs) return spec.timeoutMs;
-    if (spec.intervalMs < DEFAULT_TIMEOUT_MS) return spec.intervalMs;
-    return DEFAULT_TIMEOUT_MS;
-  }
   return spec.timeoutMs > 0 ? spec.timeoutMs : DEFAULT_TIMEOUT_MS;
 }

@@ -32,10 +32,7 @@ export const MIN_DEREGISTER_AFTER_MS = 60_000;
 /** Fields every kind has. */
 export interface CheckSpecBase {
   checkId: string;
-  /**
-   * Per-operation timeout. HTTP and TCP follow Consul's rule (see effectiveTimeoutMs in
-   * runner.ts): the timeout only applies when shorter than the interval.
-   */
+  /** Per-run timeout (connect, request and response; or the script's whole run). */
   timeoutMs: number;
   /** Consecutive successes needed before a passing/warning result is reported (0 = at once). */
   successBeforePassing: number;

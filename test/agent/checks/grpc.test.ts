@@ -139,9 +139,9 @@ describe('checks: gRPC probe (real node:http2 health server on 127.0.0.1)', func
   it('NOT_SERVING is critical, and flipping back to SERVING passes again', async () => {
     const target = `127.0.0.1:${srv.port}/db`;
     statuses.set('db', NOT_SERVING);
-    expect(await probeGrpc(spec(target), clock)).to.deep.equal({ status: 'critical', output: `gRPC check ${target}: NOT_SERVING` });
+    expect(await probeGrpc(spec(target), clock)).to.deep.equal({ status: 'critical', output: `gRPC ${target} serving status: NOT_SERVING` });
     statuses.set('db', 0);
-    expect(await probeGrpc(spec(target), clock)).to.deep.equal({ status: 'critical', output: `gRPC check ${target}: UNKNOWN` });
+    expect(await probeGrpc(spec(target), clock)).to.deep.equal({ status: 'critical', output: `gRPC ${target} serving status: UNKNOWN` });
     statuses.set('db', SERVING);
     expect((await probeGrpc(spec(target), clock)).status).to.equal('passing');
   });
