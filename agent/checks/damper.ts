@@ -8,8 +8,10 @@
  * - critical is a failure: the success count resets, the failure count grows; it is reported
  *   as critical once failures ≥ failuresBeforeCritical, else as warning once
  *   failures ≥ failuresBeforeWarning, else not at all;
- * - a result that is not reported leaves the check's last reported status in place.
- * Thresholds of 0 (the defaults) report every result unchanged.
+ * - a result that is not reported leaves the check's last reported status in place;
+ * - the counters start at the thresholds, so the very first result is always reported
+ *   (Consul does this so a new check leaves its initial status at the first run).
+ * Thresholds of 0 or 1 (0 is the default) report every result unchanged.
  */
 import type { CheckStatus, ProbeResult } from './types.js';
 
@@ -20,10 +22,13 @@ export interface DamperThresholds {
 }
 
 export class StatusDamper {
-  private successes = 0;
-  private failures = 0;
+  private successes: number;
+  private failures: number;
 
-  constructor(private readonly t: DamperThresholds) {}
+  constructor(private readonly t: DamperThresholds) {
+    this.successes = t.successBeforePassing;
+    this.failures = t.failuresBeforeCritical;
+  }
 
   /** Consecutive successes (passing or warning) seen so far. */
   get successCount(): number {

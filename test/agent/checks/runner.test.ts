@@ -87,12 +87,13 @@ describe('checks: IntervalRunner scheduling (ManualClock)', () => {
     const rec = recorder();
     const r = new IntervalRunner({ ...base('c', { failuresBeforeCritical: 2, failuresBeforeWarning: 2 }), intervalMs: 100, probe: p.probe, report: rec.report, clock, rng: new SeededRng(1) });
     r.start();
-    for (const st of ['critical', 'critical', 'passing'] as const) {
+    for (const st of ['passing', 'critical', 'critical', 'passing'] as const) {
       clock.advance(100);
       p.finish({ status: st, output: st });
       await tick();
     }
     expect(rec.reports).to.deep.equal([
+      ['passing', 'passing'],
       ['critical', 'critical'],
       ['passing', 'passing'],
     ]);
@@ -164,12 +165,13 @@ describe('checks: IntervalRunner scheduling (ManualClock)', () => {
       rng: new SeededRng(4),
     });
     r.start();
-    for (const st of ['critical', 'critical', 'passing'] as const) {
+    for (const st of ['passing', 'critical', 'critical', 'passing'] as const) {
       clock.advance(100);
       p.finish({ status: st, output: '' });
       await tick();
     }
     expect(seen).to.deep.equal([
+      ['passing', true],
       ['critical', false],
       ['critical', true],
       ['passing', true],
