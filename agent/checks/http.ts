@@ -7,6 +7,7 @@
  */
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 import { formatDuration } from '../config/duration.js';
 import type { Clock } from '../runtime/clock.js';
 import { TailBuffer } from './output.js';
@@ -98,7 +99,9 @@ function send(url: URL, method: string, body: string, spec: HttpCheckSpec, signa
     headers,
     agent: false as const,
     signal,
-    ...(https ? { rejectUnauthorized: !spec.tlsSkipVerify, ...(spec.tlsServerName ? { servername: spec.tlsServerName } : {}) } : {}),
+    // SNI comes from TLSServerName or the URL's host, never from a Host header (as in Go);
+    // an IP address sends no SNI.
+    ...(https ? { rejectUnauthorized: !spec.tlsSkipVerify, servername: spec.tlsServerName ?? (isIP(url.hostname.replace(/^\[|\]$/g, '')) ? '' : url.hostname) } : {}),
   };
   return new Promise((resolve, reject) => {
     const req = (https ? httpsRequest : httpRequest)(url, opts, (res) => {

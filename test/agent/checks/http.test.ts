@@ -135,6 +135,12 @@ describe('checks: HTTP probe (real server on 127.0.0.1)', function () {
     expect(multi).to.deep.equal(['a', 'b']);
   });
 
+  it('a Host header replaces the request\'s host', async () => {
+    const r = await probeHttp(spec(srv.url + '/v', { header: { Host: ['api.internal'] } }), clock);
+    expect(r.status).to.equal('passing');
+    expect(srv.seen[0]?.headers.host).to.equal('api.internal');
+  });
+
   it('follows redirects unless DisableRedirects is set', async () => {
     srv.setHandler((req, res) => {
       if (req.url === '/old') res.writeHead(302, { Location: '/new' }).end();
@@ -203,6 +209,9 @@ describe('checks: HTTPS probe and TLSSkipVerify', function () {
       expect(strict.output).to.match(/self[- ]signed/i);
       const skip = await probeHttp(spec(url, { tlsSkipVerify: true }), clock);
       expect(skip).to.deep.equal({ status: 'passing', output: `HTTP GET ${url}: 200 OK Output: tls ok` });
+      // A Host header does not change the name the certificate is checked against.
+      const withHost = await probeHttp(spec(url, { tlsSkipVerify: true, header: { Host: ['other.example'] } }), clock);
+      expect(withHost.status).to.equal('passing');
     } finally {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
