@@ -11,3 +11,4 @@ export { AliasRunner, aliasResult, aliasBackoffMs, type AliasFetch, type AliasQu
 export { createCheckRunner, type CheckRunnerDeps } from './factory.js';
 export { ChecksError, ScriptChecksDisabledError } from './errors.js';
 export { TailBuffer } from './output.js';
+export { CheckRunnerSet } from './runner-set.js';
