@@ -14,7 +14,7 @@ import type { Clock } from '../runtime/clock.js';
 import { ScriptChecksDisabledError } from './errors.js';
 import { TailBuffer } from './output.js';
 import type { Probe } from './runner.js';
-import type { ProbeResult, ScriptCheckSpec } from './types.js';
+import { DEFAULT_SCRIPT_TIMEOUT_MS, type ProbeResult, type ScriptCheckSpec } from './types.js';
 
 export interface ScriptProbeOptions {
   /**
@@ -37,7 +37,7 @@ function runScript(spec: ScriptCheckSpec, clock: Clock, signal: AbortSignal): Pr
   const out = new TailBuffer(spec.outputMaxSize);
   const outputText = (): string =>
     out.truncated ? `Captured ${out.size} of ${out.totalWritten} bytes\n...\n${out.text()}` : out.text();
-  const timeoutMs = spec.timeoutMs;
+  const timeoutMs = spec.timeoutMs > 0 ? spec.timeoutMs : DEFAULT_SCRIPT_TIMEOUT_MS;
   return new Promise((resolve) => {
     let settled = false;
     let killedFor: 'timeout' | 'stop' | undefined;

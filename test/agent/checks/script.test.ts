@@ -90,6 +90,13 @@ describe('checks: script probe (real processes)', function () {
     }
   });
 
+  it('a spec without a timeout uses 30 s, not 0', async () => {
+    const manual = new ManualClock(0);
+    const pending = scriptProbe(spec(['sh', '-c', 'echo fine'], { timeoutMs: 0 }), manual, { allowScripts: true })(new AbortController().signal);
+    manual.advance(29_999);
+    expect(await pending).to.deep.equal({ status: 'passing', output: 'fine\n' });
+  });
+
   it('refuses to create a script probe unless script checks are enabled', () => {
     expect(() => scriptProbe(spec(['true']), clock, { allowScripts: false })).to.throw(ScriptChecksDisabledError, /^checks: script checks are disabled; refusing to run check "script"/);
   });
