@@ -61,6 +61,21 @@ export interface AliasSnapshot {
  */
 export type AliasFetch = (query: AliasQuery, minIndex: number, signal: AbortSignal) => Promise<AliasSnapshot>;
 
+/**
+ * Adapts a plain reader (no blocking queries) to {@link AliasFetch}: answers carry index 0, so
+ * the runner re-reads every `retryMs` and reports only changes.
+ */
+export function pollingAliasFetch(
+  read: (query: AliasQuery) => Promise<AliasedCheck[]>,
+  serviceExists?: (query: AliasQuery) => Promise<boolean>,
+): AliasFetch {
+  return async (query) => {
+    const checks = await read(query);
+    const exists = query.serviceId && serviceExists ? await serviceExists(query) : undefined;
+    return { index: 0, checks, ...(exists !== undefined ? { serviceExists: exists } : {}) };
+  };
+}
+
 /** Wait before the next fetch after `failures` consecutive failed ones. Pure. */
 export function aliasBackoffMs(failures: number, unitMs: number): number {
   if (failures <= 3) return 0;

@@ -7,7 +7,7 @@ export { probeHttp, USER_AGENT, ACCEPT } from './http.js';
 export { probeTcp } from './tcp.js';
 export { probeGrpc, grpcTimeout } from './grpc.js';
 export { scriptProbe, type ScriptProbeOptions } from './script.js';
-export { AliasRunner, aliasResult, aliasBackoffMs, type AliasFetch, type AliasQuery, type AliasSnapshot, type AliasedCheck, type AliasRunnerOptions } from './alias.js';
+export { AliasRunner, aliasResult, aliasBackoffMs, pollingAliasFetch, type AliasFetch, type AliasQuery, type AliasSnapshot, type AliasedCheck, type AliasRunnerOptions } from './alias.js';
 export { createCheckRunner, type CheckRunnerDeps } from './factory.js';
 export { ChecksError, ScriptChecksDisabledError } from './errors.js';
 export { TailBuffer } from './output.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { AliasRunner, aliasBackoffMs, aliasResult, type AliasedCheck, type AliasFetch, type AliasQuery, type AliasSnapshot } from '../../../agent/checks/alias.js';
+import { AliasRunner, aliasBackoffMs, aliasResult, pollingAliasFetch, type AliasedCheck, type AliasFetch, type AliasQuery, type AliasSnapshot } from '../../../agent/checks/alias.js';
 import type { AliasCheckSpec } from '../../../agent/checks/types.js';
 import { ManualClock } from '../../../agent/runtime/clock.js';
 import { base, recorder, waitFor } from './helpers.js';
@@ -154,6 +154,25 @@ describe('checks: AliasRunner (blocking-query loop, ManualClock for retries)', (
     ]);
     await r.stop();
     expect(clock.pending()).to.equal(0);
+  });
+
+  it('pollingAliasFetch adapts a plain reader, including the service-exists check', async () => {
+    const clock = new ManualClock(0);
+    const rec = recorder();
+    let registered = true;
+    const fetch = pollingAliasFetch(
+      async (q) => (q.node === 'n2' ? [chk('serfHealth', 'passing')] : []),
+      async () => registered,
+    );
+    const r = new AliasRunner({ spec: aliasSpec(), localNode: 'n1', fetch, report: rec.report, clock, retryMs: 1000 });
+    r.start();
+    await waitFor(() => rec.reports.length === 1 && clock.pending() === 1, 2000, 'first poll');
+    expect(rec.reports[0]).to.deep.equal(['passing', 'All checks passing.']);
+    registered = false;
+    clock.advance(1000);
+    await waitFor(() => rec.reports.length === 2, 2000, 'service gone');
+    expect(rec.reports[1]).to.deep.equal(['critical', 'Service web1 could not be found on node n2']);
+    await r.stop();
   });
 
   it('stop() aborts a waiting blocking query and reports nothing more', async () => {
