@@ -25,6 +25,7 @@ import { RpcClient } from './rpc/client.js';
 import { ServerPool } from './rpc/pool.js';
 import { LocalClusterOps, RemoteClusterOps, registerServerEndpoints, Methods, type ClusterOps } from './rpc/endpoints.js';
 import { CatalogServer, type ServerInfo } from '../catalog/server.js';
+import type { MemberView } from '../catalog/reconcile.js';
 import { TcpTransport } from '../catalog/raft/transport.js';
 import { MemoryStorage } from '../catalog/raft/memory-storage.js';
 import { FileStorage } from '../catalog/raft/wal/index.js';
@@ -196,6 +197,9 @@ export class Agent {
     }
     this.pool.update(servers.filter((s) => s.status === 'alive' || s.status === 'suspect').map((s) => ({ name: s.name, address: s.address })));
     this.server?.updateServers(servers);
+    this.server?.updateMembers(
+      this.gossip.members().map((m) => ({ name: m.name, id: m.tags['id'] ?? '', addr: m.addr, status: m.status as MemberView['status'] })),
+    );
   }
 
   /** Opens every interface and joins the cluster. Rejects (and closes what it opened) if any port cannot be bound. */
