@@ -86,7 +86,7 @@ describe('swim simulation', function () {
   describe(`partition (seed ${SEED + 2})`, () => {
     it('two halves declare each other failed, then heal into one cluster via reconnect', () => {
       const seed = SEED + 2;
-      const sim = new SwimSim({ seed, n: 20, profile: 'local', config: { pushPullIntervalMs: 0 }, loss: 0.01 });
+      const sim = new SwimSim({ seed, n: 20, profile: 'local', loss: 0.01 });
       joinAll(sim, 2);
       sim.run(30_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 10);
       expect(sim.unconverged(), `seed ${seed}: not converged before the partition`).to.deep.equal([]);
