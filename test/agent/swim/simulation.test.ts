@@ -58,7 +58,7 @@ describe('swim simulation', function () {
   });
 
   describe(`starved event loop (seed ${SEED + 1})`, () => {
-    it('a member that stalls for 3 s causes no failed verdict about healthy members', () => {
+    it('a member that stalls (4 × 3 s, then 15 s) causes no failed verdict about healthy members', () => {
       const seed = SEED + 1;
       const sim = new SwimSim({ seed, n: 30, profile: 'lan', config: { tickMs: 20 }, loss: 0.01, codec: true });
       joinAll(sim, 2);
@@ -70,7 +70,11 @@ describe('swim simulation', function () {
         sim.starve(victim, 3000 / sim.config.tickMs);
         sim.run(8000 / sim.config.tickMs);
       }
-      sim.run(30_000 / sim.config.tickMs);
+      // One stall long enough for the others to declare the victim failed (that verdict is
+      // correct); it must come back by refuting, still without accusing anyone healthy.
+      sim.starve(victim, 15_000 / sim.config.tickMs);
+      sim.run(15_000 / sim.config.tickMs);
+      sim.run(60_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 25);
       const wrong: string[] = [];
       for (const n of sim.nodes) {
         for (const e of n.events) {
@@ -78,6 +82,8 @@ describe('swim simulation', function () {
         }
       }
       expect(wrong, `seed ${seed}: false failed verdicts`).to.deep.equal([]);
+      const victimFailedBy = sim.nodes.filter((n) => n.events.some((e) => e.event.type === 'member-failed' && e.event.member.name === victim.name));
+      expect(victimFailedBy.length, `seed ${seed}: the 15 s stall should have been noticed`).to.be.greaterThan(0);
       expect(sim.unconverged(), `seed ${seed}: cluster did not settle`).to.deep.equal([]);
       expect(victim.core.stats().refutations + victim.core.stats().awareness, `seed ${seed}: victim never noticed`).to.be.greaterThan(0);
     });
