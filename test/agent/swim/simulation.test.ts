@@ -58,9 +58,9 @@ describe('swim simulation', function () {
   });
 
   describe(`starved event loop (seed ${SEED + 1})`, () => {
-    it('a member that stalls for 3 s causes no failed verdict about healthy members', () => {
+    it('a member that stalls (4 × 3 s, then 15 s) causes no failed verdict about healthy members', () => {
       const seed = SEED + 1;
-      const sim = new SwimSim({ seed, n: 30, profile: 'lan', config: { tickMs: 20 }, loss: 0.01 });
+      const sim = new SwimSim({ seed, n: 30, profile: 'lan', config: { tickMs: 20 }, loss: 0.01, codec: true });
       joinAll(sim, 2);
       sim.run(60_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 25);
       expect(sim.unconverged(), `seed ${seed}: not converged before the stall`).to.deep.equal([]);
@@ -70,7 +70,11 @@ describe('swim simulation', function () {
         sim.starve(victim, 3000 / sim.config.tickMs);
         sim.run(8000 / sim.config.tickMs);
       }
-      sim.run(30_000 / sim.config.tickMs);
+      // One stall long enough for the others to declare the victim failed (that verdict is
+      // correct); it must come back by refuting, still without accusing anyone healthy.
+      sim.starve(victim, 15_000 / sim.config.tickMs);
+      sim.run(15_000 / sim.config.tickMs);
+      sim.run(60_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 25);
       const wrong: string[] = [];
       for (const n of sim.nodes) {
         for (const e of n.events) {
@@ -78,6 +82,8 @@ describe('swim simulation', function () {
         }
       }
       expect(wrong, `seed ${seed}: false failed verdicts`).to.deep.equal([]);
+      const victimFailedBy = sim.nodes.filter((n) => n.events.some((e) => e.event.type === 'member-failed' && e.event.member.name === victim.name));
+      expect(victimFailedBy.length, `seed ${seed}: the 15 s stall should have been noticed`).to.be.greaterThan(0);
       expect(sim.unconverged(), `seed ${seed}: cluster did not settle`).to.deep.equal([]);
       expect(victim.core.stats().refutations + victim.core.stats().awareness, `seed ${seed}: victim never noticed`).to.be.greaterThan(0);
     });
@@ -86,7 +92,7 @@ describe('swim simulation', function () {
   describe(`partition (seed ${SEED + 2})`, () => {
     it('two halves declare each other failed, then heal into one cluster via reconnect', () => {
       const seed = SEED + 2;
-      const sim = new SwimSim({ seed, n: 20, profile: 'local', config: { pushPullIntervalMs: 0 }, loss: 0.01 });
+      const sim = new SwimSim({ seed, n: 20, profile: 'local', loss: 0.01, codec: true });
       joinAll(sim, 2);
       sim.run(30_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 10);
       expect(sim.unconverged(), `seed ${seed}: not converged before the partition`).to.deep.equal([]);
@@ -98,6 +104,24 @@ describe('swim simulation', function () {
       for (const n of sim.nodes) n.group = 0;
       const healedIn = sim.run(120_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 10);
       expect(sim.unconverged(), `seed ${seed}: partition did not heal in ${sim.ticksToMs(healedIn)} ms`).to.deep.equal([]);
+    });
+  });
+
+  describe(`TCP fallback (seed ${SEED + 3})`, () => {
+    it('a member that receives no UDP at all is kept alive by TCP fallback pings', () => {
+      const seed = SEED + 3;
+      const sim = new SwimSim({ seed, n: 8, profile: 'local', codec: true });
+      joinAll(sim, 2);
+      sim.run(20_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 10);
+      expect(sim.unconverged(), `seed ${seed}: not converged`).to.deep.equal([]);
+      const deaf = sim.nodes[5]!;
+      sim.udpBlackhole.add(deaf.addr);
+      sim.run(20_000 / sim.config.tickMs);
+      const verdicts = sim.nodes.flatMap((n) => n.events.flatMap((e) => (e.event.type === 'member-failed' ? [`${n.name} -> ${e.event.member.name}`] : [])));
+      expect(verdicts, `seed ${seed}: false failures`).to.deep.equal([]);
+      expect(sim.nodes.every((n) => n.core.member(deaf.name)?.status !== 'failed'), `seed ${seed}`).to.equal(true);
+      const probeFailures = sim.nodes.reduce((a, n) => a + n.core.stats().probeFailures, 0);
+      expect(probeFailures, `seed ${seed}: probes of the deaf member should have succeeded over TCP`).to.equal(0);
     });
   });
 });
