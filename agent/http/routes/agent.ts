@@ -1,5 +1,33 @@
 import type { RouteModule } from '../app.js';
 import { sendJson } from '../app.js';
+import type { Gossip, GossipStats } from '../../swim/gossip.js';
+
+/**
+ * Consul's `Stats.serf_lan` (string values, as Consul's map[string]string) plus Herald's
+ * gossip traffic counters since start (`bytes_sent`, `bytes_received`, `packets_*`, UDP and
+ * TCP together). Absent when the app has no started gossip member.
+ */
+function serfLanStats(gossip: Gossip | undefined): Record<string, string> | undefined {
+  if (gossip === undefined) return undefined;
+  let s: GossipStats;
+  try {
+    s = gossip.stats();
+  } catch {
+    return undefined;
+  }
+  const members = gossip.members();
+  const count = (status: string): string => String(members.filter((m) => m.status === status).length);
+  return {
+    members: String(members.length),
+    failed: count('failed'),
+    left: count('left'),
+    health_score: String(s.awareness),
+    bytes_sent: String(s.bytesSent),
+    bytes_received: String(s.bytesReceived),
+    packets_sent: String(s.packetsSent),
+    packets_received: String(s.packetsReceived),
+  };
+}
 
 /** `/v1/agent/*` endpoints about the local agent itself. */
 export const agentRoutes: RouteModule = (router, deps) => {
@@ -37,6 +65,7 @@ export const agentRoutes: RouteModule = (router, deps) => {
       Meta: c.nodeMeta,
       Stats: {
         agent: { server: String(c.server) },
+        serf_lan: serfLanStats(deps.gossip),
         runtime: {
           version: process.version,
           arch: process.arch,

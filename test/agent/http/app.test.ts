@@ -3,6 +3,8 @@ import { createHttpApp, type HttpDeps } from '../../../agent/http/app.js';
 import { VERSION } from '../../../agent/version.js';
 import { httpDeps } from '../../lib/http-deps.js';
 import { serveApp } from '../../lib/net.js';
+import { Gossip } from '../../../agent/swim/gossip.js';
+import { SeededRng } from '../../../agent/runtime/rng.js';
 
 let closeGossip: (() => Promise<void>) | undefined;
 
@@ -79,5 +81,34 @@ describe('http app skeleton', () => {
     expect(res.status).to.equal(500);
     expect(await res.text()).to.equal('rpc: no servers reachable');
     expect((await fetch(`${srv.url}/v1/status/peers`)).status).to.equal(200);
+  });
+
+  it('GET /v1/agent/self has Stats.serf_lan with member counts and gossip traffic counters (strings, as Consul)', async () => {
+    const made = await httpDeps({ node_name: 'web-1' });
+    closeGossip = made.close;
+    const peer = new Gossip({ name: 'peer-1', bindAddr: '127.0.0.1', bindPort: 0, profile: 'local', rng: new SeededRng(3) });
+    await peer.start();
+    try {
+      await peer.join([made.gossip.address()]);
+      const until = Date.now() + 5000;
+      while (made.gossip.members().length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      srv = await serveApp(createHttpApp(made.deps));
+      const body = (await (await fetch(`${srv.url}/v1/agent/self`)).json()) as { Stats: Record<string, Record<string, string>> };
+      const lan = body.Stats['serf_lan']!;
+      expect(lan).to.include({ members: '2', failed: '0', left: '0', health_score: '0' });
+      for (const k of ['bytes_sent', 'bytes_received', 'packets_sent', 'packets_received']) {
+        expect(lan[k], k).to.match(/^\d+$/);
+        expect(Number(lan[k]), k).to.be.greaterThan(0);
+      }
+    } finally {
+      await peer.shutdown();
+    }
+  });
+
+  it('GET /v1/agent/self leaves out serf_lan when the app has no gossip member', async () => {
+    srv = await serveApp(createHttpApp(await deps({ gossip: undefined })));
+    const body = (await (await fetch(`${srv.url}/v1/agent/self`)).json()) as { Stats: Record<string, unknown> };
+    expect(body.Stats).to.not.have.property('serf_lan');
+    expect(body.Stats).to.have.property('agent');
   });
 });
