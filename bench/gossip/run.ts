@@ -1,0 +1,265 @@
+/**
+ * Gossip benchmark: N real `herald agent` processes (clients, LAN gossip profile = memberlist's
+ * LAN timings) against HashiCorp Serf run by `../shared/anchors/serf-gossip.sh` in the same
+ * run, measured the same way as that script:
+ *
+ * - converge: from the moment the seed answers until three observers (first, middle, last)
+ *   see all N alive; the other N-1 are started at once, each joining the seed;
+ * - detect failed (K trials): SIGKILL member N-k, time until observers 0 and N/2-1 report it
+ *   `failed` (Status 4 in /v1/agent/members);
+ * - leave seen: `PUT /v1/agent/leave` on member N-K-1, time until the same observers report
+ *   it `left` (Status 3).
+ *
+ * Polling is every 50 ms, sequential, like the script. Also reported: each agent's RSS after
+ * convergence, and gossip bytes/s and CPU per agent over a steady window after convergence.
+ *
+ *   node dist/bench/gossip/run.js [N...] [--trials 3] [--rate-window 5] [--no-anchor]
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AgentFleet, cpuMs, freePort, pollUntil, REPO_ROOT, rssKb, sleep, type AgentPorts, type BenchAgent } from '../lib/agents.js';
+import { loadLine, markdownTable, median, ratio } from '../lib/report.js';
+
+const ANCHOR = join(REPO_ROOT, '..', 'shared', 'anchors', 'serf-gossip.sh');
+const POLL_MS = 50;
+const CONVERGE_LIMIT_MS = 120_000;
+const DETECT_LIMIT_MS = 90_000;
+const LEAVE_LIMIT_MS = 30_000;
+const ANCHOR_LIMIT_MS = 300_000;
+
+interface Member {
+  Name: string;
+  Status: number;
+}
+
+interface Measured {
+  convergeMs: number;
+  detectMs: number[];
+  leaveMs: number;
+  /** kB per agent after convergence. */
+  rssKb: number[];
+  /** Per agent over the steady window. */
+  sentBps?: number[];
+  recvBps?: number[];
+  cpuPct?: number[];
+}
+
+async function aliveSeen(a: BenchAgent): Promise<number> {
+  return (await a.get<Member[]>('/v1/agent/members', 2000)).filter((m) => m.Status === 1).length;
+}
+
+async function statusOf(a: BenchAgent, name: string): Promise<number | undefined> {
+  return (await a.get<Member[]>('/v1/agent/members', 2000)).find((m) => m.Name === name)?.Status;
+}
+
+interface SerfLan {
+  bytes_sent: string;
+  bytes_received: string;
+}
+
+async function gossipBytes(a: BenchAgent): Promise<{ sent: number; recv: number }> {
+  const self = await a.get<{ Stats: { serf_lan?: SerfLan } }>('/v1/agent/self', 2000);
+  const s = self.Stats.serf_lan;
+  if (!s) throw new Error(`bench: ${a.name} has no Stats.serf_lan`);
+  return { sent: Number(s.bytes_sent), recv: Number(s.bytes_received) };
+}
+
+async function runHerald(n: number, k: number, rateWindowS: number): Promise<Measured> {
+  if (n < k + 3) throw new Error(`bench: N=${n} is too small for ${k} trials`);
+  const fleet = new AgentFleet(`herald-gossip-bench-${n}-`);
+  try {
+    const ports: AgentPorts[] = [];
+    for (let i = 0; i < n; i++) ports.push({ http: await freePort(), serf: await freePort(), server: -1 });
+    const seed = await fleet.start({ name: 'h0', ports: ports[0]! });
+    const t0 = Date.now();
+    const agents: BenchAgent[] = [seed];
+    for (let i = 1; i < n; i++) agents.push(await fleet.spawn({ name: `h${i}`, ports: ports[i]!, args: [`-join=127.0.0.1:${seed.ports.serf}`] }));
+    const observers = [agents[0]!, agents[Math.floor(n / 2)]!, agents[n - 1]!];
+    await pollUntil(`N=${n}: all ${n} alive at three observers`, CONVERGE_LIMIT_MS, async () => {
+      for (const o of observers) if ((await aliveSeen(o)) !== n) return false;
+      return true;
+    }, POLL_MS);
+    const convergeMs = Date.now() - t0;
+    console.log(`herald N=${n} converge_ms=${convergeMs}`);
+
+    const rss = agents.map((a) => rssKb(a.pid) ?? NaN);
+    let sentBps: number[] | undefined;
+    let recvBps: number[] | undefined;
+    let cpuPct: number[] | undefined;
+    if (rateWindowS > 0) {
+      const b0 = await Promise.all(agents.map(gossipBytes));
+      const c0 = agents.map((a) => cpuMs(a.pid) ?? NaN);
+      const w0 = Date.now();
+      await sleep(rateWindowS * 1000);
+      const b1 = await Promise.all(agents.map(gossipBytes));
+      const c1 = agents.map((a) => cpuMs(a.pid) ?? NaN);
+      const secs = (Date.now() - w0) / 1000;
+      sentBps = b1.map((b, i) => (b.sent - b0[i]!.sent) / secs);
+      recvBps = b1.map((b, i) => (b.recv - b0[i]!.recv) / secs);
+      cpuPct = c1.map((c, i) => ((c - c0[i]!) / (secs * 1000)) * 100);
+    }
+    await sleep(2000);
+
+    const detectMs: number[] = [];
+    const watchers = [agents[0]!, agents[Math.floor(n / 2) - 1]!];
+    for (let j = 1; j <= k; j++) {
+      const victim = agents[n - j]!;
+      victim.kill('SIGKILL');
+      const t1 = Date.now();
+      await pollUntil(`N=${n}: ${victim.name} failed at two observers`, DETECT_LIMIT_MS, async () => {
+        for (const o of watchers) if ((await statusOf(o, victim.name)) !== 4) return false;
+        return true;
+      }, POLL_MS);
+      detectMs.push(Date.now() - t1);
+      console.log(`herald N=${n} detect_failed_ms=${detectMs[detectMs.length - 1]}`);
+    }
+
+    const leaver = agents[n - k - 1]!;
+    const t2 = Date.now();
+    void leaver.put('/v1/agent/leave', undefined, 10_000).catch(() => undefined);
+    await pollUntil(`N=${n}: ${leaver.name} left at two observers`, LEAVE_LIMIT_MS, async () => {
+      for (const o of watchers) if ((await statusOf(o, leaver.name)) !== 3) return false;
+      return true;
+    }, POLL_MS);
+    const leaveMs = Date.now() - t2;
+    console.log(`herald N=${n} leave_seen_ms=${leaveMs}`);
+    return { convergeMs, detectMs, leaveMs, rssKb: rss, ...(sentBps ? { sentBps, recvBps, cpuPct } : {}) };
+  } finally {
+    fleet.close();
+  }
+}
+
+/** VmRSS (kB) of the anchor's `serf agent` processes, found by their command line. */
+function serfRss(): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      if (cmd[1] === 'agent' && /(^|\/)serf$/.test(cmd[0] ?? '') && cmd.includes('-profile=lan')) {
+        const r = rssKb(Number(d));
+        if (r !== undefined) out.push(r);
+      }
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return out;
+}
+
+/** Runs the Serf anchor script and parses its `serf N=.. key=ms` lines. */
+async function runSerf(n: number, k: number): Promise<Measured> {
+  const child = spawn('bash', [ANCHOR, String(n), String(k)], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const m: Measured = { convergeMs: NaN, detectMs: [], leaveMs: NaN, rssKb: [] };
+  let buf = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err = (err + String(d)).slice(-4000)));
+  child.stdout!.on('data', (d) => {
+    buf += String(d);
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      const r = /^serf N=\d+ (\w+)=(\d+)$/.exec(line);
+      if (!r) continue;
+      console.log(line);
+      const v = Number(r[2]);
+      if (r[1] === 'converge_ms') {
+        m.convergeMs = v;
+        m.rssKb = serfRss();
+      } else if (r[1] === 'detect_failed_ms') m.detectMs.push(v);
+      else if (r[1] === 'leave_seen_ms') m.leaveMs = v;
+    }
+  });
+  const killGroup = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // Already gone.
+    }
+  };
+  const onExit = (): void => killGroup('SIGKILL');
+  process.on('exit', onExit);
+  try {
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        killGroup('SIGTERM');
+        setTimeout(() => killGroup('SIGKILL'), 2000).unref();
+      }, ANCHOR_LIMIT_MS);
+      child.once('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    if (code !== 0 || Number.isNaN(m.leaveMs)) throw new Error(`bench: ${ANCHOR} ${n} ${k} exited with ${code}:\n${err}`);
+    return m;
+  } finally {
+    process.off('exit', onExit);
+  }
+}
+
+const fmt = (x: number, digits = 0): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+
+function table(n: number, h: Measured, s: Measured | undefined): string {
+  const rows: string[][] = [];
+  const row = (metric: string, hv: number, sv: number | undefined, digits = 0, extraH = '', extraS = ''): void => {
+    rows.push([metric, fmt(hv, digits) + extraH, sv === undefined ? 'n/a' : fmt(sv, digits) + extraS, ratio(hv, sv)]);
+  };
+  row('converge ms', h.convergeMs, s?.convergeMs);
+  row('detect failed ms (median)', median(h.detectMs), s ? median(s.detectMs) : undefined, 0, ` (${h.detectMs.join(', ')})`, s ? ` (${s.detectMs.join(', ')})` : '');
+  row('detect failed ms (max)', Math.max(...h.detectMs), s ? Math.max(...s.detectMs) : undefined);
+  row('leave seen ms', h.leaveMs, s?.leaveMs);
+  row('RSS per agent MB (mean)', mean(h.rssKb) / 1024, s && s.rssKb.length ? mean(s.rssKb) / 1024 : undefined, 1, ` (max ${fmt(Math.max(...h.rssKb) / 1024, 1)})`, s && s.rssKb.length ? ` (max ${fmt(Math.max(...s.rssKb) / 1024, 1)}, ${s.rssKb.length} procs)` : '');
+  if (h.sentBps && h.recvBps && h.cpuPct) {
+    rows.push(['gossip bytes/s sent per agent (mean)', `${fmt(mean(h.sentBps))} (max ${fmt(Math.max(...h.sentBps))})`, 'n/a', 'n/a']);
+    rows.push(['gossip bytes/s received per agent (mean)', `${fmt(mean(h.recvBps))} (max ${fmt(Math.max(...h.recvBps))})`, 'n/a', 'n/a']);
+    rows.push(['CPU % per agent, steady (mean)', `${fmt(mean(h.cpuPct), 1)} (max ${fmt(Math.max(...h.cpuPct), 1)})`, 'n/a', 'n/a']);
+  }
+  return `N=${n}\n\n` + markdownTable(['metric', 'herald', 'serf', 'herald/serf'], rows);
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      trials: { type: 'string', default: '3' },
+      'rate-window': { type: 'string', default: '5' },
+      'no-anchor': { type: 'boolean', default: false },
+    },
+  });
+  const ns = positionals.length ? positionals.map(Number) : [10, 30];
+  const k = Number(values.trials);
+  const rateWindowS = Number(values['rate-window']);
+  if (ns.some((n) => !Number.isInteger(n) || n < k + 3 || n > 100)) throw new Error(`bench: N must be integers in ${k + 3}..100`);
+  if (!Number.isInteger(k) || k < 1 || k > 10) throw new Error('bench: --trials must be 1..10');
+  if (!(rateWindowS >= 0 && rateWindowS <= 60)) throw new Error('bench: --rate-window must be 0..60 s');
+  const cores = cpus().length;
+  console.log(`gossip bench ${new Date().toISOString()} N=${ns.join(',')} trials=${k}; herald LAN profile, anchor ${values['no-anchor'] ? 'skipped' : ANCHOR}`);
+  const tables: string[] = [];
+  for (const n of ns) {
+    const loadH = loadLine(cores);
+    console.log(`herald N=${n}: start, ${loadH}`);
+    const h = await runHerald(n, k, rateWindowS);
+    let s: Measured | undefined;
+    let loadS = '';
+    if (!values['no-anchor']) {
+      loadS = loadLine(cores);
+      console.log(`serf N=${n}: start, ${loadS}`);
+      s = await runSerf(n, k);
+    }
+    tables.push(`${table(n, h, s)}\n\nAt start: herald ${loadH}${s ? `; serf ${loadS}` : ''}.`);
+  }
+  console.log('\n' + tables.join('\n\n'));
+}
+
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    console.error(e.stack ?? e.message);
+    process.exit(1);
+  },
+);
