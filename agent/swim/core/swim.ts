@@ -434,8 +434,10 @@ export class SwimCore {
     this.counters.probeFailures++;
     // Lifeguard: missed nacks mean our own links or loop are the likely problem.
     this.awareness.applyDelta(p.expectedNacks > 0 ? Math.max(0, p.expectedNacks - p.nacks) : 1);
+    // As memberlist: a failed probe of a member that is already suspect confirms the suspicion
+    // from this node (shortening the timer here and, re-gossiped, at everyone else).
     const m = this.table.get(p.target);
-    if (m && m.status === 'alive') this.suspectNode({ t: MsgType.Suspect, node: m.name, inc: m.incarnation, from: this.name });
+    if (m && isLive(m.status)) this.suspectNode({ t: MsgType.Suspect, node: m.name, inc: m.incarnation, from: this.name });
   }
 
   // ---------------------------------------------------------------- messages

@@ -96,10 +96,10 @@ describe('http app skeleton', () => {
       const body = (await (await fetch(`${srv.url}/v1/agent/self`)).json()) as { Stats: Record<string, Record<string, string>> };
       const lan = body.Stats['serf_lan']!;
       expect(lan).to.include({ members: '2', failed: '0', left: '0', health_score: '0' });
-      for (const k of ['bytes_sent', 'bytes_received', 'packets_sent', 'packets_received']) {
-        expect(lan[k], k).to.match(/^\d+$/);
-        expect(Number(lan[k]), k).to.be.greaterThan(0);
-      }
+      for (const k of ['bytes_sent', 'bytes_received', 'packets_sent', 'packets_received']) expect(lan[k], k).to.match(/^\d+$/);
+      // The join's TCP push-pull has been counted; UDP packets may not have flowed yet.
+      expect(Number(lan['bytes_sent'])).to.be.greaterThan(0);
+      expect(Number(lan['bytes_received'])).to.be.greaterThan(0);
     } finally {
       await peer.shutdown();
     }

@@ -147,4 +147,28 @@ describe('swim core', () => {
     }
     expect(carried).to.equal(true);
   });
+
+  it('a failed probe of a member already suspected by another confirms the suspicion and gossips it from this node', () => {
+    const core = new SwimCore({ name: 'a', addr: '10.0.0.1', port: 1, config: makeConfig('local'), rng: new SeededRng(5) });
+    const hosts = ['b', 'c', 'd', 'e', 'f'].map((n, i) => [n, `10.0.0.${i + 2}`] as const);
+    for (const [n, host] of hosts) {
+      core.handle(`${host}:1`, { v: 1, msgs: [{ t: MsgType.Alive, node: n, inc: 1, addr: host, port: 1, tags: {}, vsn: [1, 1, 1] }] });
+    }
+    core.handle('10.0.0.3:1', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 1, from: 'c' }] });
+    expect(core.member('b')?.status).to.equal('suspect');
+    // Nobody answers; a's own probe of b fails within a few probe intervals (5 members).
+    let pingedB = false;
+    let confirmedFromA = false;
+    for (let i = 0; i < 2000 && !confirmedFromA; i++) {
+      core.tick();
+      for (const o of core.takeOutputs()) {
+        if (o.kind !== 'udp') continue;
+        if (o.to === '10.0.0.2:1' && o.packet.msgs.some((m) => m.t === MsgType.Ping)) pingedB = true;
+        // Gossip to others (not the buddy-system copy sent to b itself).
+        if (pingedB && o.to !== '10.0.0.2:1') confirmedFromA ||= o.packet.msgs.some((m) => m.t === MsgType.Suspect && m.node === 'b' && m.from === 'a');
+      }
+    }
+    expect(pingedB, 'a never probed b').to.equal(true);
+    expect(confirmedFromA, 'a failed probe of suspect b was not gossiped as a confirmation from a').to.equal(true);
+  });
 });
