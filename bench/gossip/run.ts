@@ -13,7 +13,11 @@
  * Polling is every 50 ms, sequential, like the script. Also reported: each agent's RSS after
  * convergence, and gossip bytes/s and CPU per agent over a steady window after convergence.
  *
- *   node dist/bench/gossip/run.js [N...] [--trials 3] [--rate-window 5] [--no-anchor]
+ * A second, herald-only convergence figure starts all N processes first and then makes them
+ * join at once, to separate Node's start-up time (hundreds of ms per process on a loaded
+ * 2-core machine) from the protocol.
+ *
+ *   node dist/bench/gossip/run.js [N...] [--trials 3] [--rate-window 5] [--no-anchor] [--no-prestarted]
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -37,6 +41,8 @@ interface Member {
 
 interface Measured {
   convergeMs: number;
+  /** Herald only: gossip convergence with the processes already running. */
+  convergePrestartedMs?: number;
   detectMs: number[];
   leaveMs: number;
   /** kB per agent after convergence. */
@@ -132,6 +138,41 @@ async function runHerald(n: number, k: number, rateWindowS: number): Promise<Mea
   }
 }
 
+/**
+ * Convergence of gossip alone: N agents already running (not joined), then every one but
+ * the seed is told to join it at once (`PUT /v1/agent/join/<seed>`); time until the same
+ * three observers see all N alive. Separates Node's process start-up from the protocol.
+ */
+async function runHeraldPrestarted(n: number): Promise<number> {
+  const fleet = new AgentFleet(`herald-gossip-bench-pre-${n}-`);
+  try {
+    const agents: BenchAgent[] = [];
+    for (let i = 0; i < n; i++) agents.push(await fleet.spawn({ name: `p${i}` }));
+    await pollUntil(`N=${n}: all agents answer HTTP`, CONVERGE_LIMIT_MS, async () => {
+      for (const a of agents) {
+        if (a.proc.exitCode !== null) throw new Error(`bench: ${a.name} exited:\n${a.tail()}`);
+        await a.get('/v1/agent/self', 1000);
+      }
+      return true;
+    }, 100);
+    const seed = agents[0]!;
+    const observers = [agents[0]!, agents[Math.floor(n / 2)]!, agents[n - 1]!];
+    const t0 = Date.now();
+    const joins = Promise.allSettled(agents.slice(1).map((a) => a.put(`/v1/agent/join/127.0.0.1:${seed.ports.serf}`, undefined, 10_000)));
+    await pollUntil(`N=${n}: all ${n} alive at three observers (pre-started)`, CONVERGE_LIMIT_MS, async () => {
+      for (const o of observers) if ((await aliveSeen(o)) !== n) return false;
+      return true;
+    }, POLL_MS);
+    const ms = Date.now() - t0;
+    const failed = (await joins).filter((r) => r.status === 'rejected');
+    if (failed.length) console.log(`herald N=${n}: ${failed.length} join requests failed (first: ${(failed[0] as PromiseRejectedResult).reason})`);
+    console.log(`herald N=${n} converge_prestarted_ms=${ms}`);
+    return ms;
+  } finally {
+    fleet.close();
+  }
+}
+
 /** VmRSS (kB) of the anchor's `serf agent` processes, found by their command line. */
 function serfRss(): number[] {
   const out: number[] = [];
@@ -209,7 +250,8 @@ function table(n: number, h: Measured, s: Measured | undefined): string {
   const row = (metric: string, hv: number, sv: number | undefined, digits = 0, extraH = '', extraS = ''): void => {
     rows.push([metric, fmt(hv, digits) + extraH, sv === undefined ? 'n/a' : fmt(sv, digits) + extraS, ratio(hv, sv)]);
   };
-  row('converge ms', h.convergeMs, s?.convergeMs);
+  row('converge ms (as the script: includes process start)', h.convergeMs, s?.convergeMs);
+  if (h.convergePrestartedMs !== undefined) row('converge ms, herald processes already running', h.convergePrestartedMs, s?.convergeMs);
   row('detect failed ms (median)', median(h.detectMs), s ? median(s.detectMs) : undefined, 0, ` (${h.detectMs.join(', ')})`, s ? ` (${s.detectMs.join(', ')})` : '');
   row('detect failed ms (max)', Math.max(...h.detectMs), s ? Math.max(...s.detectMs) : undefined);
   row('leave seen ms', h.leaveMs, s?.leaveMs);
@@ -229,11 +271,13 @@ async function main(): Promise<void> {
       trials: { type: 'string', default: '3' },
       'rate-window': { type: 'string', default: '5' },
       'no-anchor': { type: 'boolean', default: false },
+      'no-prestarted': { type: 'boolean', default: false },
     },
   });
   const ns = positionals.length ? positionals.map(Number) : [10, 30];
   const k = Number(values.trials);
   const rateWindowS = Number(values['rate-window']);
+  const prestarted = !values['no-prestarted'];
   if (ns.some((n) => !Number.isInteger(n) || n < k + 3 || n > 100)) throw new Error(`bench: N must be integers in ${k + 3}..100`);
   if (!Number.isInteger(k) || k < 1 || k > 10) throw new Error('bench: --trials must be 1..10');
   if (!(rateWindowS >= 0 && rateWindowS <= 60)) throw new Error('bench: --rate-window must be 0..60 s');
@@ -244,6 +288,7 @@ async function main(): Promise<void> {
     const loadH = loadLine(cores);
     console.log(`herald N=${n}: start, ${loadH}`);
     const h = await runHerald(n, k, rateWindowS);
+    if (prestarted) h.convergePrestartedMs = await runHeraldPrestarted(n);
     let s: Measured | undefined;
     let loadS = '';
     if (!values['no-anchor']) {
