@@ -11,13 +11,14 @@
  *   it `left` (Status 3).
  *
  * Polling is every 50 ms, sequential, like the script. Also reported: each agent's RSS after
- * convergence, and gossip bytes/s and CPU per agent over a steady window after convergence.
+ * convergence, and gossip bytes/s and CPU per agent over a steady window (`--rate-window` s,
+ * starting `--settle` s after convergence so that join broadcasts have died down).
  *
  * A second, herald-only convergence figure starts all N processes first and then makes them
  * join at once, to separate Node's start-up time (hundreds of ms per process on a loaded
  * 2-core machine) from the protocol.
  *
- *   node dist/bench/gossip/run.js [N...] [--trials 3] [--rate-window 5] [--no-anchor] [--no-prestarted]
+ *   node dist/bench/gossip/run.js [N...] [--trials 3] [--rate-window 5] [--settle 5] [--no-anchor] [--no-prestarted]
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -73,7 +74,7 @@ async function gossipBytes(a: BenchAgent): Promise<{ sent: number; recv: number 
   return { sent: Number(s.bytes_sent), recv: Number(s.bytes_received) };
 }
 
-async function runHerald(n: number, k: number, rateWindowS: number): Promise<Measured> {
+async function runHerald(n: number, k: number, rateWindowS: number, settleS: number): Promise<Measured> {
   if (n < k + 3) throw new Error(`bench: N=${n} is too small for ${k} trials`);
   const fleet = new AgentFleet(`herald-gossip-bench-${n}-`);
   try {
@@ -96,6 +97,8 @@ async function runHerald(n: number, k: number, rateWindowS: number): Promise<Mea
     let recvBps: number[] | undefined;
     let cpuPct: number[] | undefined;
     if (rateWindowS > 0) {
+      // Let the join broadcasts' retransmissions die down first: the window is the steady state.
+      await sleep(settleS * 1000);
       const b0 = await Promise.all(agents.map(gossipBytes));
       const c0 = agents.map((a) => cpuMs(a.pid) ?? NaN);
       const w0 = Date.now();
@@ -270,6 +273,7 @@ async function main(): Promise<void> {
     options: {
       trials: { type: 'string', default: '3' },
       'rate-window': { type: 'string', default: '5' },
+      settle: { type: 'string', default: '5' },
       'no-anchor': { type: 'boolean', default: false },
       'no-prestarted': { type: 'boolean', default: false },
     },
@@ -278,6 +282,8 @@ async function main(): Promise<void> {
   const k = Number(values.trials);
   const rateWindowS = Number(values['rate-window']);
   const prestarted = !values['no-prestarted'];
+  const settleS = Number(values.settle);
+  if (!(settleS >= 0 && settleS <= 60)) throw new Error('bench: --settle must be 0..60 s');
   if (ns.some((n) => !Number.isInteger(n) || n < k + 3 || n > 100)) throw new Error(`bench: N must be integers in ${k + 3}..100`);
   if (!Number.isInteger(k) || k < 1 || k > 10) throw new Error('bench: --trials must be 1..10');
   if (!(rateWindowS >= 0 && rateWindowS <= 60)) throw new Error('bench: --rate-window must be 0..60 s');
@@ -287,7 +293,7 @@ async function main(): Promise<void> {
   for (const n of ns) {
     const loadH = loadLine(cores);
     console.log(`herald N=${n}: start, ${loadH}`);
-    const h = await runHerald(n, k, rateWindowS);
+    const h = await runHerald(n, k, rateWindowS, settleS);
     if (prestarted) h.convergePrestartedMs = await runHeraldPrestarted(n);
     let s: Measured | undefined;
     let loadS = '';

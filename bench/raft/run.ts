@@ -62,6 +62,25 @@ class Cluster {
     return this.servers.find((s) => `127.0.0.1:${s.ports.server}` === addr);
   }
 
+  /** Every server's leader, Raft configuration and gossip view, for a failure message. */
+  async views(): Promise<string> {
+    const lines: string[] = [];
+    for (const s of this.servers) {
+      const get = async (path: string): Promise<string> => {
+        try {
+          return JSON.stringify(await s.get<unknown>(path, 2000));
+        } catch (e) {
+          return `(${(e as Error).message})`;
+        }
+      };
+      lines.push(`${s.name} (pid ${s.pid}, server port ${s.ports.server}, serf ${s.ports.serf}): leader ${await get('/v1/status/leader')}`);
+      lines.push(`  raft: ${await get('/v1/operator/raft/configuration')}`);
+      lines.push(`  members: ${await get('/v1/agent/members')}`);
+      lines.push(`  log tail:\n${s.tail().replace(/^/gm, '    ')}`);
+    }
+    return lines.join('\n');
+  }
+
   /** Waits for 3 voters and one leader that every server names; returns the leader. */
   async stable(): Promise<BenchAgent> {
     let leader: BenchAgent | undefined;
@@ -72,7 +91,9 @@ class Cluster {
       if (conf.Servers.filter((s) => s.Voter).length !== 3) return false;
       leader = this.byAddress(views[0]);
       return leader !== undefined;
-    }, 100);
+    }, 100).catch(async (e: Error) => {
+      throw new Error(`${e.message}\n${await this.views()}`);
+    });
     return leader!;
   }
 }
@@ -89,27 +110,33 @@ async function writes(cluster: Cluster, luaFile: string, conns: number[], second
   return out;
 }
 
-async function elections(fleet: AgentFleet, cluster: Cluster, trials: number): Promise<number[]> {
+/** Election trials; a trial that cannot complete ends the series with `error` (the times so far are kept). */
+async function elections(fleet: AgentFleet, cluster: Cluster, trials: number): Promise<{ times: number[]; error?: string }> {
   const times: number[] = [];
-  for (let t = 1; t <= trials; t++) {
-    const leader = await cluster.stable();
-    const oldAddr = `127.0.0.1:${leader.ports.server}`;
-    const survivors = cluster.servers.filter((s) => s !== leader);
-    leader.kill('SIGKILL');
-    const t0 = Date.now();
-    await pollUntil(`trial ${t}: a new leader at both survivors`, ELECTION_LIMIT_MS, async () => {
-      const views = await Promise.all(survivors.map((s) => s.get<string>('/v1/status/leader', 1000)));
-      return views[0] !== '' && views[0] !== oldAddr && views.every((v) => v === views[0]);
-    }, ELECTION_POLL_MS);
-    const ms = Date.now() - t0;
-    times.push(ms);
-    console.log(`raft election trial ${t}: ${ms} ms (killed ${leader.name})`);
-    await leader.exited;
-    const again = await fleet.start({ name: leader.name, server: true, restartOf: leader, args: leader.spec.args ?? [] });
-    cluster.servers = cluster.servers.map((s) => (s === leader ? again : s));
+  try {
+    for (let t = 1; t <= trials; t++) {
+      const leader = await cluster.stable();
+      const oldAddr = `127.0.0.1:${leader.ports.server}`;
+      const survivors = cluster.servers.filter((s) => s !== leader);
+      leader.kill('SIGKILL');
+      const t0 = Date.now();
+      await pollUntil(`trial ${t}: a new leader at both survivors`, ELECTION_LIMIT_MS, async () => {
+        const views = await Promise.all(survivors.map((s) => s.get<string>('/v1/status/leader', 1000)));
+        return views[0] !== '' && views[0] !== oldAddr && views.every((v) => v === views[0]);
+      }, ELECTION_POLL_MS);
+      const ms = Date.now() - t0;
+      times.push(ms);
+      console.log(`raft election trial ${t}: ${ms} ms (killed ${leader.name})`);
+      await leader.exited;
+      const again = await fleet.start({ name: leader.name, server: true, restartOf: leader, args: leader.spec.args ?? [] });
+      cluster.servers = cluster.servers.map((s) => (s === leader ? again : s));
+    }
+    await cluster.stable();
+    return { times };
+  } catch (e) {
+    console.error(`raft election trials stopped after ${times.length}: ${(e as Error).message}`);
+    return { times, error: (e as Error).message.split('\n')[0]! };
   }
-  await cluster.stable();
-  return times;
 }
 
 async function main(): Promise<void> {
@@ -140,7 +167,7 @@ async function main(): Promise<void> {
     await sleep(1000);
     const w = await writes(cluster, luaFile, conns, seconds, cores);
     const electionLoad = loadLine(cores);
-    const e = trials > 0 ? await elections(fleet, cluster, trials) : [];
+    const { times: e, error } = trials > 0 ? await elections(fleet, cluster, trials) : { times: [] as number[] };
     console.log('\n' + markdownTable(
       ['proposers (wrk connections)', 'commits/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'load at start'],
       w.map(([c, r, load]) => [String(c), r.okPerSec.toFixed(0), r.p50ms.toFixed(2), r.p90ms.toFixed(2), r.p99ms.toFixed(2), String(r.non2xx + r.socketErrors), load.replace('load average ', '')]),
@@ -150,13 +177,17 @@ async function main(): Promise<void> {
       console.log(`\nleader election after SIGKILL, ${e.length} trials (${electionLoad} at start): median ${median(e)} ms, max ${sorted[sorted.length - 1]} ms, min ${sorted[0]} ms; all: ${e.join(', ')}`);
       console.log(`goal median <= 2000 ms: ${median(e) <= 2000 ? 'met' : 'MISSED'}`);
     }
+    if (error) {
+      console.log(`INCOMPLETE: ${e.length} of ${trials} election trials; ${error}`);
+      process.exitCode = 1;
+    }
   } finally {
     fleet.close();
   }
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (e: Error) => {
     console.error(e.stack ?? e.message);
     process.exit(1);
