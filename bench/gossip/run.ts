@@ -62,6 +62,22 @@ async function statusOf(a: BenchAgent, name: string): Promise<number | undefined
   return (await a.get<Member[]>('/v1/agent/members', 2000)).find((m) => m.Name === name)?.Status;
 }
 
+/** Each agent's view (alive count, others' statuses) and log tail, for a failure message. */
+async function views(agents: BenchAgent[]): Promise<string> {
+  const out: string[] = [];
+  for (const a of agents) {
+    let view: string;
+    try {
+      const ms = await a.get<Member[]>('/v1/agent/members', 2000);
+      view = `${ms.filter((m) => m.Status === 1).length} alive; ${ms.filter((m) => m.Status !== 1).map((m) => `${m.Name}=${m.Status}`).join(' ')}`;
+    } catch (err) {
+      view = `(${(err as Error).message})`;
+    }
+    out.push(`${a.name} (pid ${a.pid}, serf ${a.ports.serf}): ${view}\n${a.tail().replace(/^/gm, '    ')}`);
+  }
+  return out.join('\n');
+}
+
 interface SerfLan {
   bytes_sent: string;
   bytes_received: string;
@@ -88,7 +104,9 @@ async function runHerald(n: number, k: number, rateWindowS: number, settleS: num
     await pollUntil(`N=${n}: all ${n} alive at three observers`, CONVERGE_LIMIT_MS, async () => {
       for (const o of observers) if ((await aliveSeen(o)) !== n) return false;
       return true;
-    }, POLL_MS);
+    }, POLL_MS).catch(async (e: Error) => {
+      throw new Error(`${e.message}\n${await views(agents)}`);
+    });
     const convergeMs = Date.now() - t0;
     console.log(`herald N=${n} converge_ms=${convergeMs}`);
 
