@@ -100,9 +100,18 @@ async function runHerald(n: number, k: number, rateWindowS: number, settleS: num
     const t0 = Date.now();
     const agents: BenchAgent[] = [seed];
     for (let i = 1; i < n; i++) agents.push(await fleet.spawn({ name: `h${i}`, ports: ports[i]!, args: [`-join=127.0.0.1:${seed.ports.serf}`] }));
-    const observers = [agents[0]!, agents[Math.floor(n / 2)]!, agents[n - 1]!];
+    let respawned = 0;
     await pollUntil(`N=${n}: all ${n} alive at three observers`, CONVERGE_LIMIT_MS, async () => {
-      for (const o of observers) if ((await aliveSeen(o)) !== n) return false;
+      // A start-up failure (port taken meanwhile) is retried on new ports and reported.
+      for (let i = 1; i < n; i++) {
+        const a = agents[i]!;
+        if (a.proc.exitCode !== null || a.proc.signalCode !== null) {
+          if (++respawned > 3) throw new Error(`bench: agents keep exiting; last ${a.name}:\n${a.tail()}`);
+          console.log(`bench: ${a.name} exited at start-up; respawning on new ports (converge time includes this)`);
+          agents[i] = await fleet.spawn({ name: a.name, args: a.spec.args ?? [] });
+        }
+      }
+      for (const o of [agents[0]!, agents[Math.floor(n / 2)]!, agents[n - 1]!]) if ((await aliveSeen(o)) !== n) return false;
       return true;
     }, POLL_MS).catch(async (e: Error) => {
       throw new Error(`${e.message}\n${await views(agents)}`);
@@ -169,13 +178,14 @@ async function runHeraldPrestarted(n: number): Promise<number> {
   try {
     const agents: BenchAgent[] = [];
     for (let i = 0; i < n; i++) agents.push(await fleet.spawn({ name: `p${i}` }));
+    let respawned = 0;
     await pollUntil(`N=${n}: all agents answer HTTP`, CONVERGE_LIMIT_MS, async () => {
-      for (const a of agents) {
-        if (a.proc.exitCode !== null) throw new Error(`bench: ${a.name} exited:\n${a.tail()}`);
-        await a.get('/v1/agent/self', 1000);
-      }
+      respawned += await fleet.respawnExited(agents, 3 - respawned);
+      for (const a of agents) await a.get('/v1/agent/self', 1000);
       return true;
-    }, 100);
+    }, 100).catch(async (e: Error) => {
+      throw new Error(`${e.message}\n${await views(agents)}`);
+    });
     const seed = agents[0]!;
     const observers = [agents[0]!, agents[Math.floor(n / 2)]!, agents[n - 1]!];
     const t0 = Date.now();

@@ -215,6 +215,25 @@ export class AgentFleet {
     return a;
   }
 
+  /**
+   * Replaces every agent of `agents` whose process has exited (typically a port taken by
+   * another process between picking and binding it) with a fresh one on new ports, at most
+   * `maxRespawns` times per call. Returns how many were replaced; throws with the output of
+   * an agent that keeps exiting.
+   */
+  async respawnExited(agents: BenchAgent[], maxRespawns = 3): Promise<number> {
+    let replaced = 0;
+    for (let i = 0; i < agents.length; i++) {
+      const a = agents[i]!;
+      if (a.proc.exitCode === null && a.proc.signalCode === null) continue;
+      if (a.spec.restartOf || a.spec.ports) throw new Error(`bench: ${a.name} exited (fixed ports, not respawned):\n${a.tail()}`);
+      if (++replaced > maxRespawns) throw new Error(`bench: agents keep exiting; last ${a.name}:\n${a.tail()}`);
+      console.log(`bench: ${a.name} exited at start-up (${a.tail().split('\n').filter(Boolean).pop() ?? 'no output'}); respawning on new ports`);
+      agents[i] = await this.spawn(a.spec);
+    }
+    return replaced;
+  }
+
   /** SIGKILLs every live process and removes the temp dirs. Idempotent and synchronous. */
   close(): void {
     if (this.closed) return;
