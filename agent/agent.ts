@@ -347,6 +347,7 @@ export class Agent {
     this.clock.clearInterval(this.serverSync);
     this.antiEntropy?.stop();
     this.ttl?.stop();
+    this.pool.close();
     if (opts.leave && wasRunning && this.server?.isLeader && this.server.raft.conf.voters.length > 1) {
       await this.server.transferLeader().then(
         (to) => this.log.info(`handed Raft leadership to ${to} before leaving`),

@@ -1,4 +1,4 @@
-import type { Clock } from '../runtime/clock.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { Rng } from '../runtime/rng.js';
 import type { RpcClient } from './client.js';
 import { RpcError, isRetryable } from './errors.js';
@@ -28,6 +28,9 @@ export interface PoolOptions {
 export class ServerPool {
   private servers: PoolServer[] = [];
   private readonly holdMs: number;
+  private closed = false;
+  /** Back-off waits in progress; {@link close} ends them at once. */
+  private readonly waits = new Set<{ timer: TimerHandle; wake: () => void }>();
 
   constructor(private readonly opts: PoolOptions) {
     this.holdMs = opts.holdTimeoutMs ?? 7000;
@@ -52,6 +55,7 @@ export class ServerPool {
     const deadline = this.opts.clock.monotonic() + this.holdMs;
     let lastErr: RpcError | undefined;
     for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new RpcError('Unavailable', 'rpc: agent is shutting down');
       const server = this.servers[0];
       if (!server) {
         lastErr = new RpcError('NoLeader', 'No known Herald servers');
@@ -66,8 +70,27 @@ export class ServerPool {
       }
       const wait = Math.min(1000, 50 * 2 ** attempt) * (0.5 + this.opts.rng.next() / 2);
       if (this.opts.clock.monotonic() + wait > deadline) throw lastErr;
-      await new Promise<void>((r) => this.opts.clock.setTimeout(r, wait));
+      await new Promise<void>((wake) => {
+        const w = { timer: this.opts.clock.setTimeout(() => done(), wait), wake: () => done() };
+        const done = (): void => {
+          this.opts.clock.clearTimeout(w.timer);
+          this.waits.delete(w);
+          wake();
+        };
+        this.waits.add(w);
+      });
     }
+  }
+
+  /**
+   * Ends every call that is waiting to retry, and any later call, with an `Unavailable`
+   * RpcError, so that no back-off timer outlives the agent (a client agent without servers
+   * otherwise kept its process alive for up to the hold timeout after shutdown). Attempts
+   * already on the wire end when the RPC client is closed.
+   */
+  close(): void {
+    this.closed = true;
+    for (const w of [...this.waits]) w.wake();
   }
 
   private rotate(failed: PoolServer): void {
