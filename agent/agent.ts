@@ -15,6 +15,7 @@ import type { CatalogClient } from './http/catalog-client.js';
 import { LocalState } from './local/state.js';
 import { AntiEntropy } from './local/anti-entropy.js';
 import { TtlChecks } from './checks/ttl.js';
+import { AgentHealth } from './checks/agent-health.js';
 import { CatalogEndpoint } from '../catalog/endpoint.js';
 import { encodeCommand, type ApplyResult } from '../catalog/state/index.js';
 import { ServerCatalogClient, RemoteCatalogClient, registerCatalogEndpoints } from './rpc/catalog.js';
@@ -83,6 +84,8 @@ export class Agent {
   private local: LocalState | undefined;
   private ttl: TtlChecks | undefined;
   private antiEntropy: AntiEntropy | undefined;
+  /** Check runners, reaper, maintenance, config-file services/checks. */
+  private health: AgentHealth | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(private readonly opts: AgentOptions) {
@@ -253,6 +256,7 @@ export class Agent {
       cluster: this.cluster,
       catalog: this.catalog,
       local: this.local && this.ttl ? { state: this.local, ttl: this.ttl } : undefined,
+      maintenance: this.health?.maintenance,
       gossip: this.gossip,
       events: this.events,
       clock: this.clock,
@@ -307,6 +311,8 @@ export class Agent {
     this.local = LocalState.open({ dataDir: c.dataDir ? join(c.dataDir, 'local') : undefined, logger: this.log });
     this.ttl = new TtlChecks(this.local, this.clock, this.log);
     this.ttl.start();
+    this.health = new AgentHealth({ local: this.local, config: c, clock: this.clock, rng: this.rng.fork(), logger: this.opts.logger, catalog });
+    this.health.start();
     this.antiEntropy = new AntiEntropy({
       local: this.local,
       catalog,
@@ -322,6 +328,7 @@ export class Agent {
       rng: this.rng.fork(),
       logger: this.log,
       clusterSize: () => this.gossip?.members().filter((m) => m.status === 'alive').length ?? 1,
+      checkUpdateIntervalMs: c.checkUpdateIntervalMs,
     });
     this.antiEntropy.start();
   }
@@ -343,6 +350,7 @@ export class Agent {
     this.clock.clearInterval(this.serverSync);
     this.antiEntropy?.stop();
     this.ttl?.stop();
+    await this.health?.stop();
     if (opts.leave && wasRunning && this.server?.isLeader && this.server.raft.conf.voters.length > 1) {
       await this.server.transferLeader().then(
         (to) => this.log.info(`handed Raft leadership to ${to} before leaving`),

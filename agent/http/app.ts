@@ -17,8 +17,10 @@ import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
 import type { CatalogClient } from './catalog-client.js';
 import { agentLocalRoutes } from './routes/agent-local.js';
+import { maintenanceRoutes } from './routes/maintenance.js';
 import type { LocalState } from '../local/state.js';
 import type { TtlChecks } from '../checks/ttl.js';
+import type { Maintenance } from '../local/maintenance.js';
 import { CatalogError } from '../../catalog/errors.js';
 
 /** What the HTTP API reads from the running agent. Everything is injected; the app opens nothing. */
@@ -47,6 +49,8 @@ export interface HttpDeps {
   catalog?: CatalogClient;
   /** This agent's own services and checks; without it the agent service/check routes answer 500. */
   local?: { state: LocalState; ttl: TtlChecks };
+  /** Maintenance mode (`/v1/agent/maintenance`, `/v1/agent/service/maintenance/:id`). */
+  maintenance?: Maintenance | undefined;
 }
 
 /** Shape every route module follows: it adds its routes to the shared router. */
@@ -90,6 +94,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   });
 
   for (const mod of [agentRoutes, agentLocalRoutes, statusRoutes, memberRoutes, eventRoutes, operatorRoutes, catalogRoutes, healthRoutes]) mod(router, deps);
+  maintenanceRoutes(router, deps);
 
   app.use(router.routes());
   app.use(async (ctx) => {
