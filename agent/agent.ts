@@ -16,6 +16,8 @@ import { LocalState } from './local/state.js';
 import { AntiEntropy } from './local/anti-entropy.js';
 import { TtlChecks } from './checks/ttl.js';
 import { AgentHealth } from './checks/agent-health.js';
+import { Telemetry } from './telemetry/registry.js';
+import { catalogMetrics, gossipMetrics, raftMetrics, timedPropose } from './telemetry/sources.js';
 import { CatalogEndpoint } from '../catalog/endpoint.js';
 import { encodeCommand, type ApplyResult } from '../catalog/state/index.js';
 import { ServerCatalogClient, RemoteCatalogClient, registerCatalogEndpoints } from './rpc/catalog.js';
@@ -62,6 +64,8 @@ export class Agent {
   /** Time source for every timer the agent's parts run. */
   readonly clock: Clock;
   readonly rng: Rng;
+  /** Metrics of every part (`/v1/agent/metrics`); the DNS server counts into it too (docs/telemetry.md). */
+  readonly telemetry: Telemetry;
   /** Set by start(); the server port must be bound first so the tags can carry it. */
   gossip!: Gossip;
   events!: UserEventLog;
@@ -93,6 +97,7 @@ export class Agent {
     this.log = opts.logger.child({ component: 'agent' });
     this.clock = opts.clock ?? new SystemClock();
     this.rng = opts.rng ?? randomRng();
+    this.telemetry = new Telemetry(() => this.clock.now());
     this.nodeId = this.loadNodeId();
     const c = this.config;
     this.keyringFile = c.dataDir ? join(c.dataDir, 'serf', 'local.keyring') : undefined;
@@ -124,6 +129,7 @@ export class Agent {
       if (this.keyringFile && keyring) saveKeyring(this.keyringFile, keyring);
     });
     this.events = new UserEventLog(this.gossip, c.nodeName, this.clock);
+    gossipMetrics(this.telemetry, this.gossip);
     for (const ev of ['member-join', 'member-failed', 'member-leave', 'member-reap'] as const) {
       this.gossip.on(ev, (m) => {
         this.log.info({ member: m.name, addr: `${m.addr}:${m.port}` }, `${ev.replace('member-', 'member ')}: ${m.name}`);
@@ -167,6 +173,8 @@ export class Agent {
       peerHasState: (s) => this.rpcClient.call<boolean>(s.address, Methods.RaftHasState, {}, 2000),
     });
     this.server = server;
+    raftMetrics(this.telemetry, server);
+    catalogMetrics(this.telemetry, server.store);
     const rpc = new RpcServer(logger);
     this.rpcServer = rpc;
     const ops = new LocalClusterOps(server, this.rpcClient);
@@ -176,7 +184,7 @@ export class Agent {
     const rng = this.rng.fork();
     const endpoint = new CatalogEndpoint({
       store: server.store,
-      propose: async (cmd) => (await server.propose(encodeCommand(cmd))).result as ApplyResult,
+      propose: timedPropose(this.telemetry, async (cmd) => (await server.propose(encodeCommand(cmd))).result as ApplyResult),
       timers: this.clock,
       rng: () => rng.next(),
       status: () => ({ knownLeader: server.raft.leader !== '', lastContactMs: server.lastContactMs() }),
@@ -257,6 +265,7 @@ export class Agent {
       catalog: this.catalog,
       local: this.local && this.ttl ? { state: this.local, ttl: this.ttl } : undefined,
       maintenance: this.health?.maintenance,
+      telemetry: this.telemetry,
       gossip: this.gossip,
       events: this.events,
       clock: this.clock,
@@ -311,7 +320,11 @@ export class Agent {
     this.local = LocalState.open({ dataDir: c.dataDir ? join(c.dataDir, 'local') : undefined, logger: this.log });
     this.ttl = new TtlChecks(this.local, this.clock, this.log);
     this.ttl.start();
-    this.health = new AgentHealth({ local: this.local, config: c, clock: this.clock, rng: this.rng.fork(), logger: this.opts.logger, catalog });
+    const telemetry = this.telemetry;
+    this.health = new AgentHealth({
+      local: this.local, config: c, clock: this.clock, rng: this.rng.fork(), logger: this.opts.logger, catalog,
+      onResult: (type, r) => telemetry.counter('consul.checks.run', { type, status: r.status }),
+    });
     this.health.start();
     this.antiEntropy = new AntiEntropy({
       local: this.local,

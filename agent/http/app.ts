@@ -18,6 +18,9 @@ import { healthRoutes } from './routes/health.js';
 import type { CatalogClient } from './catalog-client.js';
 import { agentLocalRoutes } from './routes/agent-local.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { httpMetrics } from '../telemetry/sources.js';
+import type { Telemetry } from '../telemetry/registry.js';
 import type { LocalState } from '../local/state.js';
 import type { TtlChecks } from '../checks/ttl.js';
 import type { Maintenance } from '../local/maintenance.js';
@@ -51,6 +54,8 @@ export interface HttpDeps {
   local?: { state: LocalState; ttl: TtlChecks };
   /** Maintenance mode (`/v1/agent/maintenance`, `/v1/agent/service/maintenance/:id`). */
   maintenance?: Maintenance | undefined;
+  /** Metrics registry: `/v1/agent/metrics`, and every request is sampled into it. */
+  telemetry?: Telemetry | undefined;
 }
 
 /** Shape every route module follows: it adds its routes to the shared router. */
@@ -66,6 +71,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   const log = deps.logger.child({ component: 'http' });
   const router = new Router();
 
+  if (deps.telemetry) app.use(httpMetrics(deps.telemetry));
   app.use(async (ctx, next) => {
     try {
       await next();
@@ -95,6 +101,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
 
   for (const mod of [agentRoutes, agentLocalRoutes, statusRoutes, memberRoutes, eventRoutes, operatorRoutes, catalogRoutes, healthRoutes]) mod(router, deps);
   maintenanceRoutes(router, deps);
+  metricsRoutes(router, deps);
 
   app.use(router.routes());
   app.use(async (ctx) => {

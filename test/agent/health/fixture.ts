@@ -15,6 +15,7 @@ import { LocalApplier } from '../../../catalog/local-applier.js';
 import { realTimers } from '../../../catalog/timers.js';
 import { StateStore } from '../../../catalog/state/index.js';
 import { serveApp } from '../../lib/net.js';
+import { Telemetry } from '../../../agent/telemetry/registry.js';
 
 /**
  * An in-process agent: real catalog store and endpoint, local state, TTL checks, the health
@@ -30,7 +31,11 @@ export async function startAgent(raw: RawConfig = {}, opts: { dataDir?: string; 
   const local = LocalState.open({ logger, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
   const ttl = new TtlChecks(local, clock, logger);
   ttl.start();
-  const health = new AgentHealth({ local, config, clock, rng: new SeededRng(seed), logger, catalog });
+  const telemetry = new Telemetry(() => clock.now());
+  const health = new AgentHealth({
+    local, config, clock, rng: new SeededRng(seed), logger, catalog,
+    onResult: (type, r) => telemetry.counter('consul.checks.run', { type, status: r.status }),
+  });
   health.start();
   const ae = new AntiEntropy({
     local,
@@ -51,6 +56,7 @@ export async function startAgent(raw: RawConfig = {}, opts: { dataDir?: string; 
     catalog,
     local: { state: local, ttl },
     maintenance: health.maintenance,
+    telemetry,
     clock,
     ...opts.extra,
   });
@@ -68,7 +74,7 @@ export async function startAgent(raw: RawConfig = {}, opts: { dataDir?: string; 
     await health.stop();
     await srv.close();
   };
-  return { seed, clock, config, store, catalog, local, ttl, health, ae, srv, url: srv.url, put, get, close };
+  return { seed, clock, telemetry, config, store, catalog, local, ttl, health, ae, srv, url: srv.url, put, get, close };
 }
 
 export type TestAgent = Awaited<ReturnType<typeof startAgent>>;
