@@ -17,6 +17,7 @@ import { AntiEntropy } from './local/anti-entropy.js';
 import { TtlChecks } from './checks/ttl.js';
 import { AgentHealth } from './checks/agent-health.js';
 import { Telemetry } from './telemetry/registry.js';
+import { AgentWatches, selfFetch } from './watch/agent-watches.js';
 import { catalogMetrics, gossipMetrics, raftMetrics, timedPropose } from './telemetry/sources.js';
 import { CatalogEndpoint } from '../catalog/endpoint.js';
 import { encodeCommand, type ApplyResult } from '../catalog/state/index.js';
@@ -90,6 +91,8 @@ export class Agent {
   private antiEntropy: AntiEntropy | undefined;
   /** Check runners, reaper, maintenance, config-file services/checks. */
   private health: AgentHealth | undefined;
+  /** Watches from the config, run against this agent's HTTP API. */
+  private watches: AgentWatches | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(private readonly opts: AgentOptions) {
@@ -233,6 +236,8 @@ export class Agent {
       this.syncServers();
       this.serverSync = this.clock.setInterval(() => this.syncServers(), 5000);
       if (c.ports.http >= 0) await this.startHttp();
+      this.watches = new AgentWatches({ clock: this.clock, logger: this.opts.logger, fetch: selfFetch(this.httpAddresses()) });
+      await this.watches.start(AgentWatches.parseAll(c.watches));
     } catch (e) {
       await this.shutdown();
       throw e;
@@ -364,6 +369,7 @@ export class Agent {
     this.antiEntropy?.stop();
     this.ttl?.stop();
     await this.health?.stop();
+    await this.watches?.stop();
     if (opts.leave && wasRunning && this.server?.isLeader && this.server.raft.conf.voters.length > 1) {
       await this.server.transferLeader().then(
         (to) => this.log.info(`handed Raft leadership to ${to} before leaving`),
