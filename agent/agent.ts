@@ -18,6 +18,7 @@ import { TtlChecks } from './checks/ttl.js';
 import { AgentHealth } from './checks/agent-health.js';
 import { Telemetry } from './telemetry/registry.js';
 import { AgentWatches, selfFetch } from './watch/agent-watches.js';
+import type { LogHub } from './runtime/log-hub.js';
 import { catalogMetrics, gossipMetrics, raftMetrics, timedPropose } from './telemetry/sources.js';
 import { CatalogEndpoint } from '../catalog/endpoint.js';
 import { encodeCommand, type ApplyResult } from '../catalog/state/index.js';
@@ -47,6 +48,10 @@ export interface AgentOptions {
   rng?: Rng;
   /** Called when the agent cannot go on (retry_join exhausted, leave requested over HTTP). */
   onFatal?: (reason: string) => void;
+  /** The log fan-out `logger` writes into: `/v1/agent/monitor`, and the level a reload sets. */
+  logHub?: LogHub;
+  /** Re-reads the config files with the agent's flags (`herald reload`, SIGHUP). */
+  reloadConfig?: () => RuntimeConfig;
 }
 
 /** A listening address of one of the agent's interfaces. */
@@ -93,6 +98,7 @@ export class Agent {
   private health: AgentHealth | undefined;
   /** Watches from the config, run against this agent's HTTP API. */
   private watches: AgentWatches | undefined;
+  private watchConfig: unknown[] = [];
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(private readonly opts: AgentOptions) {
@@ -238,6 +244,7 @@ export class Agent {
       if (c.ports.http >= 0) await this.startHttp();
       this.watches = new AgentWatches({ clock: this.clock, logger: this.opts.logger, fetch: selfFetch(this.httpAddresses()) });
       await this.watches.start(AgentWatches.parseAll(c.watches));
+      this.watchConfig = c.watches;
     } catch (e) {
       await this.shutdown();
       throw e;
@@ -271,6 +278,8 @@ export class Agent {
       local: this.local && this.ttl ? { state: this.local, ttl: this.ttl } : undefined,
       maintenance: this.health?.maintenance,
       telemetry: this.telemetry,
+      logHub: this.opts.logHub,
+      reload: this.opts.reloadConfig ? () => this.reload() : undefined,
       gossip: this.gossip,
       events: this.events,
       clock: this.clock,
@@ -351,6 +360,22 @@ export class Agent {
     this.antiEntropy.start();
   }
 
+  /**
+   * Re-reads the config files and applies what can change at run time: services and checks
+   * from files (added, changed, removed; those registered over HTTP stay), watches, and the
+   * log level. Everything is validated first; a bad config rejects and changes nothing.
+   */
+  async reload(): Promise<void> {
+    if (!this.opts.reloadConfig) throw new Error('agent: reload is not available (no config source)');
+    const next = this.opts.reloadConfig();
+    const watches = AgentWatches.parseAll(next.watches);
+    this.health?.reload(next);
+    this.opts.logHub?.setLevel(next.logLevel);
+    if (this.watches && JSON.stringify(next.watches) !== JSON.stringify(this.watchConfig)) await this.watches.start(watches);
+    this.watchConfig = next.watches;
+    this.log.info({ sources: next.sources }, 'configuration reloaded');
+  }
+
   /** Addresses the HTTP API is bound to (with the real port when 0 was asked for). */
   httpAddresses(): BoundAddress[] {
     return this.httpServers.map((s) => {
@@ -380,6 +405,7 @@ export class Agent {
       this.log.info('leaving the cluster');
       await this.gossip.leave(LEAVE_TIMEOUT_MS).catch((e: Error) => this.log.warn(`leave failed: ${e.message}`));
     }
+    this.opts.logHub?.closeAll();
     await Promise.all(this.httpServers.map((s) => this.drain(s)));
     this.httpServers.length = 0;
     await this.gossip?.shutdown();

@@ -14,6 +14,7 @@ import { registerServicesCommand } from './services.js';
 import { registerCatalogCommand } from './catalog.js';
 import { registerMaintCommand } from './maint.js';
 import { registerWatchCommand } from './watch.js';
+import { registerMonitorCommand, registerReloadCommand } from './monitor.js';
 
 /** Builds the `herald` command tree. Output goes to `io`; nothing calls process.exit. */
 export function createProgram(io: CliIO, setExit: (code: number) => void): Command {
@@ -40,6 +41,8 @@ export function createProgram(io: CliIO, setExit: (code: number) => void): Comma
   registerCatalogCommand(program, io);
   registerMaintCommand(program, io);
   registerWatchCommand(program, io);
+  registerMonitorCommand(program, io);
+  registerReloadCommand(program, io);
   program
     .command('version')
     .description('Print the Herald version')

@@ -19,6 +19,8 @@ import type { CatalogClient } from './catalog-client.js';
 import { agentLocalRoutes } from './routes/agent-local.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { monitorRoutes } from './routes/monitor.js';
+import type { LogHub } from '../runtime/log-hub.js';
 import { httpMetrics } from '../telemetry/sources.js';
 import type { Telemetry } from '../telemetry/registry.js';
 import type { LocalState } from '../local/state.js';
@@ -56,6 +58,10 @@ export interface HttpDeps {
   maintenance?: Maintenance | undefined;
   /** Metrics registry: `/v1/agent/metrics`, and every request is sampled into it. */
   telemetry?: Telemetry | undefined;
+  /** Log fan-out for `/v1/agent/monitor`. */
+  logHub?: LogHub | undefined;
+  /** `PUT /v1/agent/reload`: re-read config files and apply them; rejects with the reason. */
+  reload?: (() => Promise<void>) | undefined;
 }
 
 /** Shape every route module follows: it adds its routes to the shared router. */
@@ -102,6 +108,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   for (const mod of [agentRoutes, agentLocalRoutes, statusRoutes, memberRoutes, eventRoutes, operatorRoutes, catalogRoutes, healthRoutes]) mod(router, deps);
   maintenanceRoutes(router, deps);
   metricsRoutes(router, deps);
+  monitorRoutes(router, deps);
 
   app.use(router.routes());
   app.use(async (ctx) => {
