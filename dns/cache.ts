@@ -1,0 +1,92 @@
+/**
+ * Cache of encoded answers, keyed by question, invalidated by catalog change.
+ *
+ * Approach: an entry is a {@link PreparedResponse} — every record of the resolution encoded
+ * once, grouped per instance — built from the deterministic (unshuffled, unlimited) resolution.
+ * Each query then shuffles group indexes and copies byte ranges into one response buffer
+ * (wire.ts `assemble`), so shuffling, `a_record_limit`, `udp_answer_limit` and the client's
+ * buffer size cost no re-encode; entries need no transport or size class in their key.
+ * Cost per hit: one map lookup, a partial shuffle of n indexes, one buffer of response size.
+ *
+ * Invalidation: when an entry is built, a one-shot catalog watch on the keys the resolution
+ * read (`Resolution.deps`) is registered; the first change under them deletes the entry, so a
+ * hit is always as fresh as a resolve would be. Entries without deps (addr names, SOA,
+ * names outside our zones) never go stale. Evicting or replacing an entry cancels its watch,
+ * so pending watches never exceed `max`. The read and the watch registration happen in the
+ * same synchronous turn, so no change can slip between them (a reader over RPC will need the
+ * read's index instead).
+ */
+import { LRUCache } from 'lru-cache';
+import { resolve, type QType, type ResolverOptions } from './resolver.js';
+import type { DnsCatalogReader } from './reader.js';
+import { prepare, type PreparedResponse } from './wire.js';
+
+export interface AnswerCacheOptions {
+  reader: DnsCatalogReader;
+  resolver: ResolverOptions;
+  /** Most entries kept. Default 10000. */
+  max?: number;
+}
+
+interface Entry {
+  prepared: PreparedResponse;
+  cancel: (() => void) | null;
+}
+
+export interface AnswerCacheStats {
+  hits: number;
+  misses: number;
+  invalidations: number;
+  size: number;
+}
+
+export class AnswerCache {
+  private readonly lru: LRUCache<string, Entry>;
+  private readonly reader: DnsCatalogReader;
+  private readonly resolver: ResolverOptions;
+  private hits = 0;
+  private misses = 0;
+  private invalidations = 0;
+
+  constructor(opts: AnswerCacheOptions) {
+    this.reader = opts.reader;
+    this.resolver = opts.resolver;
+    this.lru = new LRUCache<string, Entry>({
+      max: opts.max ?? 10_000,
+      dispose: (e) => e.cancel?.(),
+    });
+  }
+
+  /** The prepared answer to (`qname`, `qtype`); `qname` lower-cased without trailing dot. */
+  get(qname: string, qtype: number, type: QType): PreparedResponse {
+    const key = `${qtype}/${qname}`;
+    const hit = this.lru.get(key);
+    if (hit !== undefined) {
+      this.hits++;
+      return hit.prepared;
+    }
+    this.misses++;
+    const res = resolve({ name: qname, type }, this.reader, this.resolver);
+    const entry: Entry = { prepared: prepare(res), cancel: null };
+    this.lru.set(key, entry);
+    if (res.deps.length > 0) {
+      entry.cancel = this.reader.watch(res.deps, () => {
+        entry.cancel = null;
+        if (this.lru.peek(key) === entry) {
+          this.invalidations++;
+          this.lru.delete(key);
+        }
+      });
+    }
+    return entry.prepared;
+  }
+
+  /** Drops every entry (and its watch). */
+  clear(): void {
+    this.lru.clear();
+  }
+
+  stats(): AnswerCacheStats {
+    return { hits: this.hits, misses: this.misses, invalidations: this.invalidations, size: this.lru.size };
+  }
+}

@@ -1,0 +1,333 @@
+/**
+ * The DNS server: a thin UDP + TCP adapter around the resolver, the answer cache and the
+ * wire helpers. It owns sockets and timers; everything it answers comes from
+ * {@link AnswerCache} (which calls the pure resolver) or from recursors.
+ *
+ * RFC behaviour:
+ * - AA on answers for our zones; RA only when recursors are configured; RD and CD echoed.
+ * - EDNS(0): the OPT record is echoed (our size 4096, DO echoed); the client's UDP size is
+ *   honoured (at least 512); without EDNS a UDP response is at most 512 bytes. EDNS version
+ *   above 0 gets BADVERS.
+ * - A response that does not fit (or, with `enableTruncate`, has more answer groups than
+ *   `udpAnswerLimit`) is sent with TC set, so resolvers retry over TCP and get everything
+ *   (up to 65535 bytes, 2-byte length framing, several queries per connection, idle timeout).
+ * - Malformed input: responses (QR=1) and packets shorter than a header are dropped; bad
+ *   sections, question counts other than 1 → FORMERR; opcodes other than QUERY and classes
+ *   other than IN/ANY → NOTIMP; AXFR/IXFR → REFUSED. Nothing a client sends can throw out of
+ *   a handler or allocate more than one response (≤ 64 KB) per query.
+ * - Names outside our zones (and unknown reverse names) go to the recursors when configured,
+ *   else REFUSED (NXDOMAIN for unknown reverse names).
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { pino, type Logger } from 'pino';
+import { AnswerCache } from './cache.js';
+import { ipFamily } from './names.js';
+import type { DnsCatalogReader } from './reader.js';
+import { shuffleInPlace, type ResolverOptions, type SoaOptions } from './resolver.js';
+import { assemble, errorResponse, parseQuery, qtypeName, RCODE, type Query } from './wire.js';
+
+export interface DnsServerOptions {
+  /** Address to listen on (UDP and TCP). Default '127.0.0.1'. */
+  host?: string;
+  /** Port for UDP and TCP; 0 picks a free port (the same for both). Default 8600. */
+  port?: number;
+  /** Where answers come from. */
+  reader: DnsCatalogReader;
+  /** Our zone (`domain`). Default 'consul'. */
+  domain?: string;
+  /** Second zone (`alt_domain`). Default none. */
+  altDomain?: string;
+  /** Our datacenter. Default 'dc1'. */
+  datacenter?: string;
+  /** `dns_config.node_ttl` in ms. Default 0. */
+  nodeTtlMs?: number;
+  /** `dns_config.service_ttl` in ms: names, `prefix*` and `*`. Default {} (TTL 0). */
+  serviceTtlMs?: Record<string, number>;
+  /** `dns_config.udp_answer_limit`: answer groups in a UDP response. Default 3; 0 = unlimited. */
+  udpAnswerLimit?: number;
+  /** `dns_config.a_record_limit`: answer groups in any response, trimmed silently. Default 0 = unlimited. */
+  aRecordLimit?: number;
+  /** `dns_config.only_passing`: leave out instances in warning. Default false. */
+  onlyPassing?: boolean;
+  /**
+   * `dns_config.enable_truncate`: set TC when a UDP answer is cut to `udpAnswerLimit`.
+   * Default true (Consul's default is false: it trims silently). A response that does not fit
+   * the UDP size always gets TC.
+   */
+  enableTruncate?: boolean;
+  /** `recursors`: upstream servers, `ip` or `ip:port` (`[v6]:port`), for names outside our zones. */
+  recursors?: string[];
+  /** `dns_config.recursor_timeout` in ms, per recursor tried. Default 2000. */
+  recursorTimeoutMs?: number;
+  /** `dns_config.recursor_strategy`: 'sequential' (in order, default) or 'random'. */
+  recursorStrategy?: 'sequential' | 'random';
+  /** `dns_config.soa` (seconds). Serial defaults to the server's start time in seconds. */
+  soa?: SoaOptions;
+  /**
+   * `dns_config.allow_stale` / `max_stale`: accepted for config compatibility. They take effect
+   * once reads go through RPC to servers; a reader over the local store is never stale.
+   */
+  allowStale?: boolean;
+  maxStaleMs?: number;
+  /** Most cached questions. Default 10000. */
+  cacheSize?: number;
+  /** Idle TCP connections are closed after this long. Default 10000 ms. */
+  tcpIdleTimeoutMs?: number;
+  /** Most open TCP connections; more are closed at once. Default 256. */
+  maxTcpConnections?: number;
+  /** Most queries being forwarded at once; more get SERVFAIL. Default 512. */
+  maxForwards?: number;
+  /** Randomness for shuffling answers and picking recursors. Default Math.random. */
+  random?: () => number;
+  logger?: Logger;
+}
+
+interface Recursor {
+  host: string;
+  port: number;
+  family: 4 | 6;
+}
+
+/** Response size limit for TCP (the 2-byte length prefix). */
+const TCP_MAX = 65535;
+/** Buffered TCP input per connection: one frame at most, plus its prefix. */
+const TCP_MAX_PENDING = 2 + 65535;
+/** Unread TCP output per connection before the client counts as not reading. */
+const TCP_MAX_WRITABLE = 1 << 20;
+
+export class DnsServer {
+  private readonly opts: DnsServerOptions;
+  private readonly log: Logger;
+  private readonly cache: AnswerCache;
+  private readonly recursors: Recursor[];
+  private readonly random: () => number;
+  private udp: dgram.Socket | null = null;
+  private tcp: net.Server | null = null;
+  private readonly conns = new Set<net.Socket>();
+  private forwards = 0;
+  private bound: { host: string; port: number } | null = null;
+
+  constructor(opts: DnsServerOptions) {
+    this.opts = opts;
+    this.log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'dns' });
+    this.random = opts.random ?? Math.random;
+    this.recursors = (opts.recursors ?? []).map(parseRecursor);
+    const resolver: ResolverOptions = {
+      domain: opts.domain ?? 'consul',
+      altDomain: opts.altDomain ?? '',
+      datacenter: opts.datacenter ?? 'dc1',
+      nodeTtlMs: opts.nodeTtlMs ?? 0,
+      serviceTtlMs: opts.serviceTtlMs ?? {},
+      onlyPassing: opts.onlyPassing ?? false,
+      soa: { serial: Math.floor(Date.now() / 1000), ...opts.soa },
+    };
+    this.cache = new AnswerCache({ reader: opts.reader, resolver, max: opts.cacheSize ?? 10_000 });
+  }
+
+  /** Binds UDP and TCP on the same port. Rejects when either cannot bind. */
+  async start(): Promise<void> {
+    if (this.udp !== null) throw new Error('dns: server already started');
+    const host = this.opts.host ?? '127.0.0.1';
+    const wanted = this.opts.port ?? 8600;
+    for (let attempt = 0; ; attempt++) {
+      const udp = dgram.createSocket({ type: ipFamily(host) === 6 ? 'udp6' : 'udp4' });
+      udp.on('error', (err) => this.log.warn({ err }, 'udp socket error'));
+      udp.on('message', (msg, rinfo) => this.onUdp(udp, msg, rinfo));
+      await new Promise<void>((res, rej) => {
+        udp.once('error', rej);
+        udp.bind(wanted, host, () => { udp.off('error', rej); res(); });
+      });
+      const port = udp.address().port;
+      const tcp = net.createServer((s) => this.onTcp(s));
+      try {
+        await new Promise<void>((res, rej) => {
+          tcp.once('error', rej);
+          tcp.listen(port, host, () => { tcp.off('error', rej); res(); });
+        });
+      } catch (err) {
+        udp.close();
+        if (wanted === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 20) continue;
+        throw err;
+      }
+      tcp.on('error', (err) => this.log.warn({ err }, 'tcp server error'));
+      this.udp = udp;
+      this.tcp = tcp;
+      this.bound = { host, port };
+      this.log.info({ host, port }, 'dns server listening');
+      return;
+    }
+  }
+
+  /** Closes the sockets and every TCP connection; in-flight forwards are abandoned. */
+  async stop(): Promise<void> {
+    const udp = this.udp;
+    const tcp = this.tcp;
+    this.udp = null;
+    this.tcp = null;
+    for (const c of this.conns) c.destroy();
+    this.conns.clear();
+    this.cache.clear();
+    if (udp !== null) await new Promise<void>((res) => udp.close(() => res()));
+    if (tcp !== null) await new Promise<void>((res) => tcp.close(() => res()));
+  }
+
+  /** Where the server listens (after start). */
+  address(): { host: string; port: number } {
+    if (this.bound === null) throw new Error('dns: server not started');
+    return { ...this.bound };
+  }
+
+  /** Cache counters (hits, misses, invalidations, size). */
+  cacheStats(): ReturnType<AnswerCache['stats']> {
+    return this.cache.stats();
+  }
+
+  /**
+   * Answers one message. Returns the response bytes, null to send nothing, or a promise of
+   * either when the query is forwarded. Never throws.
+   */
+  handle(msg: Buffer, transport: 'udp' | 'tcp'): Buffer | null | Promise<Buffer | null> {
+    try {
+      const ra = this.recursors.length > 0;
+      const p = parseQuery(msg);
+      if (p.kind === 'drop') return null;
+      if (p.kind === 'error') return errorResponse(p.id, p.rd, p.rcode, p.question, p.edns, ra);
+      const q = p.query;
+      const prepared = this.cache.get(q.qname, q.qtype, qtypeName(q.qtype));
+      if (prepared.forward && ra) return this.forward(msg, q);
+      const maxSize = transport === 'tcp' ? TCP_MAX : q.edns === null ? 512 : Math.min(q.edns.udpSize, 65507);
+      return assemble(q, prepared, {
+        maxSize,
+        recordLimit: this.opts.aRecordLimit ?? 0,
+        udpLimit: transport === 'udp' ? this.opts.udpAnswerLimit ?? 3 : 0,
+        truncateOnLimit: this.opts.enableTruncate ?? true,
+        ra,
+        rng: this.random,
+      });
+    } catch (err) {
+      // A bug, not bad input: answer SERVFAIL when the header is readable.
+      this.log.error({ err }, 'dns: failed to answer a query');
+      if (msg.length < 12) return null;
+      return errorResponse(msg.readUInt16BE(0), (msg[2]! & 1) !== 0, RCODE.SERVFAIL, null, null, this.recursors.length > 0);
+    }
+  }
+
+  private onUdp(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const send = (out: Buffer | null): void => {
+      if (out === null || this.udp !== sock) return;
+      sock.send(out, rinfo.port, rinfo.address, (err) => { if (err) this.log.debug({ err }, 'udp send failed'); });
+    };
+    const r = this.handle(msg, 'udp');
+    if (r instanceof Promise) void r.then(send);
+    else send(r);
+  }
+
+  private onTcp(sock: net.Socket): void {
+    if (this.conns.size >= (this.opts.maxTcpConnections ?? 256)) {
+      sock.destroy();
+      return;
+    }
+    this.conns.add(sock);
+    sock.setNoDelay(true);
+    sock.setTimeout(this.opts.tcpIdleTimeoutMs ?? 10_000, () => sock.destroy());
+    sock.on('error', () => sock.destroy());
+    sock.on('close', () => this.conns.delete(sock));
+    let pending: Buffer = Buffer.alloc(0);
+    const write = (out: Buffer | null): void => {
+      if (out === null || sock.destroyed) return;
+      if (sock.writableLength > TCP_MAX_WRITABLE) {
+        sock.destroy();
+        return;
+      }
+      const frame = Buffer.allocUnsafe(2 + out.length);
+      frame.writeUInt16BE(out.length, 0);
+      out.copy(frame, 2);
+      sock.write(frame);
+    };
+    sock.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= 2) {
+        const len = pending.readUInt16BE(0);
+        if (len === 0) {
+          sock.destroy();
+          return;
+        }
+        if (pending.length < 2 + len) break;
+        const msg = pending.subarray(2, 2 + len);
+        pending = pending.subarray(2 + len);
+        const r = this.handle(msg, 'tcp');
+        if (r instanceof Promise) void r.then(write);
+        else write(r);
+      }
+      if (pending.length > TCP_MAX_PENDING) sock.destroy();
+      // Keep only the unread bytes, not the whole chunk they came in.
+      if (pending.length > 0 && pending.byteOffset > 0) pending = Buffer.from(pending);
+    });
+  }
+
+  /**
+   * Sends the query as received to each recursor in turn (in order, or shuffled for the
+   * random strategy) until one answers within the timeout; relays that answer. SERVFAIL when
+   * none answers or too many forwards are in flight.
+   */
+  private async forward(msg: Buffer, q: Query): Promise<Buffer | null> {
+    const fail = (): Buffer => errorResponse(q.id, q.rd, RCODE.SERVFAIL, q.question, q.edns, true);
+    if (this.forwards >= (this.opts.maxForwards ?? 512)) return fail();
+    this.forwards++;
+    try {
+      const order = this.recursors.slice();
+      if (this.opts.recursorStrategy === 'random') shuffleInPlace(order, this.random);
+      for (const r of order) {
+        const out = await this.ask(r, msg, q.id);
+        if (out !== null) return out;
+      }
+      return fail();
+    } finally {
+      this.forwards--;
+    }
+  }
+
+  private ask(r: Recursor, msg: Buffer, id: number): Promise<Buffer | null> {
+    const timeoutMs = this.opts.recursorTimeoutMs ?? 2000;
+    return new Promise((resolve) => {
+      const sock = dgram.createSocket(r.family === 6 ? 'udp6' : 'udp4');
+      let done = false;
+      const finish = (out: Buffer | null): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        sock.close();
+        resolve(out);
+      };
+      const timer = setTimeout(() => {
+        this.log.debug({ recursor: `${r.host}:${r.port}` }, 'recursor timed out');
+        finish(null);
+      }, timeoutMs);
+      sock.on('error', () => finish(null));
+      sock.on('message', (reply, rinfo) => {
+        if (rinfo.port !== r.port || reply.length < 12 || reply.readUInt16BE(0) !== id || (reply[2]! & 0x80) === 0) return;
+        finish(reply);
+      });
+      sock.send(msg, r.port, r.host, (err) => { if (err) finish(null); });
+    });
+  }
+}
+
+/** `1.2.3.4`, `1.2.3.4:5353`, `::1`, `[::1]:5353` → host, port (default 53), family. */
+export function parseRecursor(s: string): Recursor {
+  let host = s.trim();
+  let port = 53;
+  const v6 = /^\[(.+)\](?::(\d+))?$/.exec(host);
+  if (v6 !== null) {
+    host = v6[1]!;
+    if (v6[2] !== undefined) port = Number(v6[2]);
+  } else if (ipFamily(host) !== 6 && host.includes(':')) {
+    const i = host.lastIndexOf(':');
+    port = Number(host.slice(i + 1));
+    host = host.slice(0, i);
+  }
+  const family = ipFamily(host);
+  if (family === 0 || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`dns: bad recursor address "${s}"`);
+  return { host, port, family };
+}
