@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { storeReader } from '../../dns/catalog-reader.js';
-import { DnsServer, type DnsServerOptions } from '../../dns/server.js';
+import type { DnsServer } from '../../dns/server.js';
 import { dig } from './dig.js';
 import { Catalog } from './helpers.js';
+import { startServer } from './serve.js';
 
 /** A catalog with every kind of record the server answers. */
 function fixture(): Catalog {
@@ -19,11 +19,6 @@ function fixture(): Catalog {
   return c;
 }
 
-export async function startServer(c: Catalog, extra: Partial<DnsServerOptions> = {}): Promise<DnsServer> {
-  const s = new DnsServer({ host: '127.0.0.1', port: 0, reader: storeReader(c.store), altDomain: 'herald.test', soa: { serial: 42, minTtl: 7 }, ...extra });
-  await s.start();
-  return s;
-}
 
 describe('dns/server with dig', function () {
   this.timeout(30_000);
