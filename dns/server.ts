@@ -83,7 +83,8 @@ export interface DnsServerOptions {
   logger?: Logger;
 }
 
-interface Recursor {
+/** An upstream server for names outside our zones. */
+export interface Recursor {
   host: string;
   port: number;
   family: 4 | 6;

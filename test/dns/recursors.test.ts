@@ -1,0 +1,106 @@
+import { expect } from 'chai';
+import dgram from 'node:dgram';
+import dnsPacket from 'dns-packet';
+import { SeededRng } from '../../agent/runtime/rng.js';
+import { parseRecursor, type DnsServer } from '../../dns/server.js';
+import { dig } from './dig.js';
+import { webCatalog } from './helpers.js';
+import { startServer } from './serve.js';
+
+/** A tiny upstream on 127.0.0.1: answers every A question with `ip` (or stays silent). */
+class Upstream {
+  queries = 0;
+  private constructor(readonly sock: dgram.Socket, readonly ip: string | null) {
+    sock.on('message', (msg, rinfo) => {
+      this.queries++;
+      if (this.ip === null) return;
+      const q = dnsPacket.decode(msg);
+      const reply = dnsPacket.encode({
+        type: 'response', id: q.id, flags: dnsPacket.RECURSION_AVAILABLE | dnsPacket.RECURSION_DESIRED, questions: q.questions,
+        answers: [{ type: 'A', name: q.questions![0]!.name, ttl: 60, data: this.ip }],
+      });
+      sock.send(reply, rinfo.port, rinfo.address);
+    });
+  }
+  static async start(ip: string | null): Promise<Upstream> {
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    return new Upstream(sock, ip);
+  }
+  get addr(): string {
+    return `127.0.0.1:${this.sock.address().port}`;
+  }
+  close(): void {
+    this.sock.close();
+  }
+}
+
+describe('dns/server recursors', function () {
+  this.timeout(30_000);
+  const cleanup: Array<() => unknown> = [];
+  after(async () => {
+    for (const f of cleanup) await f();
+  });
+  const server = async (recursors: string[], extra = {}): Promise<DnsServer> => {
+    const s = await startServer(webCatalog(), { recursors, recursorTimeoutMs: 300, ...extra });
+    cleanup.push(() => s.stop());
+    return s;
+  };
+  const upstream = async (ip: string | null): Promise<Upstream> => {
+    const u = await Upstream.start(ip);
+    cleanup.push(() => u.close());
+    return u;
+  };
+
+  it('forwards names outside our zones, trying recursors in order past a silent one; RA set', async () => {
+    const dead = await upstream(null);
+    const live = await upstream('192.0.2.55');
+    const s = await server([dead.addr, live.addr]);
+    const r = await dig(s.address().port, 'www.example.com', 'A');
+    expect(r.status).to.equal('NOERROR');
+    expect(r.answer.map((a) => [a[0], a[4]])).to.deep.equal([['www.example.com.', '192.0.2.55']]);
+    expect(r.flags).to.include('ra');
+    expect([dead.queries, live.queries]).to.deep.equal([1, 1]);
+    const own = await dig(s.address().port, 'web.service.consul', 'A');
+    expect(own.flags).to.include.members(['aa', 'ra']);
+    expect(live.queries, 'our own names are not forwarded').to.equal(1);
+  });
+
+  it('forwards unknown reverse names, answers known ones itself', async () => {
+    const live = await upstream('192.0.2.56');
+    const s = await server([live.addr]);
+    await dig(s.address().port, '-x', '192.0.2.1');
+    expect(live.queries).to.equal(1);
+    const known = await dig(s.address().port, '-x', '10.0.0.1');
+    expect(known.answer.map((a) => a[4])).to.deep.equal(['n1.node.dc1.consul.']);
+    expect(live.queries).to.equal(1);
+  });
+
+  it('SERVFAIL when no recursor answers within recursor_timeout', async () => {
+    const d1 = await upstream(null);
+    const d2 = await upstream(null);
+    const s = await server([d1.addr, d2.addr]);
+    const r = await dig(s.address().port, 'www.example.com', 'A');
+    expect(r.status).to.equal('SERVFAIL');
+    expect([d1.queries, d2.queries]).to.deep.equal([1, 1]);
+  });
+
+  it('spreads queries over recursors with the random strategy', async () => {
+    const a = await upstream('192.0.2.1');
+    const b = await upstream('192.0.2.2');
+    const seed = 7;
+    const rng = new SeededRng(seed);
+    const s = await server([a.addr, b.addr], { recursorStrategy: 'random', random: () => rng.next() });
+    for (let i = 0; i < 16; i++) await dig(s.address().port, `h${i}.example.com`, 'A');
+    expect(a.queries + b.queries, `seed ${seed}`).to.equal(16);
+    expect(Math.min(a.queries, b.queries), `seed ${seed}`).to.be.greaterThan(0);
+  });
+
+  it('parses recursor addresses', () => {
+    expect(parseRecursor('10.0.0.1')).to.deep.equal({ host: '10.0.0.1', port: 53, family: 4 });
+    expect(parseRecursor('10.0.0.1:5353')).to.deep.equal({ host: '10.0.0.1', port: 5353, family: 4 });
+    expect(parseRecursor('::1')).to.deep.equal({ host: '::1', port: 53, family: 6 });
+    expect(parseRecursor('[::1]:5300')).to.deep.equal({ host: '::1', port: 5300, family: 6 });
+    expect(() => parseRecursor('dns.example:53')).to.throw(/dns: bad recursor/);
+  });
+});
