@@ -31,7 +31,15 @@ export interface AnswerCacheOptions {
 interface Entry {
   prepared: PreparedResponse;
   cancel: (() => void) | null;
+  /** Hits served from the front map since the LRU's recency was last refreshed. */
+  hits: number;
+  qtype: number;
+  nameKey: string;
+  key: string;
 }
+
+/** Every this many front-map hits, an entry's LRU recency is refreshed. */
+const TOUCH_EVERY = 64;
 
 export interface AnswerCacheStats {
   hits: number;
@@ -42,6 +50,12 @@ export interface AnswerCacheStats {
 
 export class AnswerCache {
   private readonly lru: LRUCache<string, Entry>;
+  /**
+   * The same entries as the LRU, in a plain Map for the hot path (an LRU get costs more than
+   * the rest of answering). Removal from the LRU (eviction, invalidation, clear) removes the
+   * entry here too, so this map is never larger or staler than the LRU.
+   */
+  private readonly front = new Map<number, Map<string, Entry>>();
   private readonly reader: DnsCatalogReader;
   private readonly resolver: ResolverOptions;
   private hits = 0;
@@ -53,22 +67,37 @@ export class AnswerCache {
     this.resolver = opts.resolver;
     this.lru = new LRUCache<string, Entry>({
       max: opts.max ?? 10_000,
-      dispose: (e) => e.cancel?.(),
+      dispose: (e) => {
+        e.cancel?.();
+        const m = this.front.get(e.qtype);
+        if (m !== undefined && m.get(e.nameKey) === e) m.delete(e.nameKey);
+      },
     });
   }
 
-  /** The prepared answer to (`qname`, `qtype`); `qname` lower-cased without trailing dot. */
-  get(qname: string, qtype: number, type: QType): PreparedResponse {
-    const key = `${qtype}/${qname}`;
-    const hit = this.lru.get(key);
+  /**
+   * The prepared answer to a question: `nameKey` is the case-folded key of the name,
+   * `qname()` its text (lower-cased, no trailing dot; called on a miss only), `qtype` the
+   * wire type and `type` the resolver's name for it.
+   */
+  get(nameKey: string, qtype: number, qname: () => string, type: QType): PreparedResponse {
+    let m = this.front.get(qtype);
+    const hit = m?.get(nameKey);
     if (hit !== undefined) {
       this.hits++;
+      if (++hit.hits >= TOUCH_EVERY) {
+        hit.hits = 0;
+        this.lru.get(hit.key);
+      }
       return hit.prepared;
     }
     this.misses++;
-    const res = resolve({ name: qname, type }, this.reader, this.resolver);
-    const entry: Entry = { prepared: prepare(res), cancel: null };
+    const key = `${qtype}/${nameKey}`;
+    const res = resolve({ name: qname(), type }, this.reader, this.resolver);
+    const entry: Entry = { prepared: prepare(res), cancel: null, hits: 0, qtype, nameKey, key };
     this.lru.set(key, entry);
+    if (m === undefined) this.front.set(qtype, (m = new Map()));
+    m.set(nameKey, entry);
     if (res.deps.length > 0) {
       entry.cancel = this.reader.watch(res.deps, () => {
         entry.cancel = null;

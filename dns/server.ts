@@ -25,7 +25,7 @@ import { AnswerCache } from './cache.js';
 import { ipFamily } from './names.js';
 import type { DnsCatalogReader } from './reader.js';
 import { shuffleInPlace, type ResolverOptions, type SoaOptions } from './resolver.js';
-import { assemble, errorResponse, parseQuery, qtypeName, RCODE, type Query } from './wire.js';
+import { assemble, errorResponse, parseQuery, queryName, qtypeName, RCODE, type Query } from './wire.js';
 
 export interface DnsServerOptions {
   /** Address to listen on (UDP and TCP). Default '127.0.0.1'. */
@@ -195,7 +195,7 @@ export class DnsServer {
       if (p.kind === 'drop') return null;
       if (p.kind === 'error') return errorResponse(p.id, p.rd, p.rcode, p.question, p.edns, ra);
       const q = p.query;
-      const prepared = this.cache.get(q.qname, q.qtype, qtypeName(q.qtype));
+      const prepared = this.cache.get(q.nameKey, q.qtype, () => queryName(q), qtypeName(q.qtype));
       if (prepared.forward && ra) return this.forward(msg, q);
       const maxSize = transport === 'tcp' ? TCP_MAX : q.edns === null ? 512 : Math.min(q.edns.udpSize, 65507);
       return assemble(q, prepared, {
@@ -215,13 +215,17 @@ export class DnsServer {
   }
 
   private onUdp(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const send = (out: Buffer | null): void => {
-      if (out === null || this.udp !== sock) return;
-      sock.send(out, rinfo.port, rinfo.address, (err) => { if (err) this.log.debug({ err }, 'udp send failed'); });
-    };
     const r = this.handle(msg, 'udp');
-    if (r instanceof Promise) void r.then(send);
-    else send(r);
+    if (r === null) return;
+    if (r instanceof Promise) {
+      void r.then((out) => {
+        if (out !== null && this.udp === sock) sock.send(out, rinfo.port, rinfo.address);
+      });
+    } else {
+      // No callback: a synchronous send then costs no completion callback; send errors
+      // arrive as the socket's 'error' event (logged).
+      sock.send(r, rinfo.port, rinfo.address);
+    }
   }
 
   private onTcp(sock: net.Socket): void {

@@ -44,8 +44,8 @@ export interface Query {
   rd: boolean;
   /** Checking disabled, copied to the response. */
   cd: boolean;
-  /** Name lower-cased, without trailing dot; labels with dots or unprintable bytes escaped `\DDD`. */
-  qname: string;
+  /** Case-folded key of the question name (see {@link queryName} for its text). */
+  nameKey: string;
   qtype: number;
   qclass: number;
   /** The question section as received (the response echoes it byte for byte, case included). */
@@ -98,13 +98,18 @@ export function parseQuery(buf: Buffer): ParseResult {
   if (qclass !== CLASS_IN && qclass !== CLASS_ANY) return err(RCODE.NOTIMP, question, edns);
   if (qtype === TYPE_AXFR || qtype === TYPE_IXFR) return err(RCODE.REFUSED, question, edns);
   if (qtype === TYPE_OPT) return err(RCODE.FORMERR, question, edns);
-  return { kind: 'query', query: { id, rd, cd, qname: name.text, qtype, qclass, question, edns } };
+  return { kind: 'query', query: { id, rd, cd, nameKey: name.key, qtype, qclass, question, edns } };
 }
 
-/** An uncompressed name (queries carry no pointers in their question), ≤ 255 bytes. */
-function readQueryName(buf: Buffer, start: number): { text: string; end: number } | null {
+/**
+ * Checks an uncompressed name (queries carry no pointers in their question; ≤ 255 bytes)
+ * and returns its end and a case-folded key: the wire form with ASCII letters lower-cased
+ * (unambiguous, since length bytes are below 0x40), or the escaped text for names with
+ * bytes outside ASCII.
+ */
+function readQueryName(buf: Buffer, start: number): { key: string; end: number } | null {
   let off = start;
-  let text = '';
+  let ascii = true;
   for (;;) {
     if (off >= buf.length) return null;
     const len = buf[off]!;
@@ -114,6 +119,25 @@ function readQueryName(buf: Buffer, start: number): { text: string; end: number 
     }
     if (len > 63) return null;
     if (off + 1 + len > buf.length || off + 1 + len - start > 254) return null;
+    for (let i = off + 1; i <= off + len; i++) if (buf[i]! >= 0x80) ascii = false;
+    off += 1 + len;
+  }
+  const key = ascii ? buf.toString('latin1', start, off).toLowerCase() : `!${decodeName(buf, start)}`;
+  return { key, end: off };
+}
+
+/**
+ * Text of the (already checked) query name: lower-cased, no trailing dot, labels joined by
+ * dots; dots, backslashes, spaces, control and non-ASCII bytes inside a label as `\DDD`.
+ */
+export function queryName(q: Query): string {
+  return decodeName(q.question, 0);
+}
+
+function decodeName(buf: Buffer, start: number): string {
+  let off = start;
+  let text = '';
+  for (let len = buf[off]!; len !== 0; len = buf[off]!) {
     if (text !== '') text += '.';
     for (let i = off + 1; i <= off + len; i++) {
       let c = buf[i]!;
@@ -122,7 +146,7 @@ function readQueryName(buf: Buffer, start: number): { text: string; end: number 
     }
     off += 1 + len;
   }
-  return { text, end: off };
+  return text;
 }
 
 /** Skips one resource record (names may be compressed); null when it runs past the buffer. */

@@ -3,7 +3,7 @@ import dnsPacket from 'dns-packet';
 import { SeededRng } from '../../agent/runtime/rng.js';
 import { AnswerCache } from '../../dns/cache.js';
 import { storeReader } from '../../dns/catalog-reader.js';
-import { assemble, parseQuery, type Query } from '../../dns/wire.js';
+import { assemble, parseQuery, queryName, qtypeName, type PreparedResponse, type Query } from '../../dns/wire.js';
 import { Catalog, webCatalog } from './helpers.js';
 
 const queryFor = (name: string, type: 'A' | 'SRV' = 'A'): Query => {
@@ -12,14 +12,26 @@ const queryFor = (name: string, type: 'A' | 'SRV' = 'A'): Query => {
   return p.query;
 };
 
+const lookup = (cache: AnswerCache, name: string, type: 'A' | 'SRV' = 'A'): PreparedResponse => {
+  const q = queryFor(name, type);
+  return cache.get(q.nameKey, q.qtype, () => queryName(q), qtypeName(q.qtype));
+};
+
 describe('dns/cache', () => {
+  it('keys names case-insensitively', () => {
+    const cache = new AnswerCache({ reader: storeReader(webCatalog().store), resolver: {} });
+    expect(lookup(cache, 'WEB.service.Consul.')).to.equal(lookup(cache, 'web.service.consul'));
+    expect(queryName(queryFor('WeB.SERVICE.consul'))).to.equal('web.service.consul');
+    expect(cache.stats()).to.deep.include({ hits: 1, misses: 1 });
+  });
+
   it('serves hits without resolving, and drops an entry at the first change it depends on', () => {
     const c = webCatalog();
     const cache = new AnswerCache({ reader: storeReader(c.store), resolver: {} });
-    const first = cache.get('web.service.consul', 1, 'A');
-    expect(cache.get('web.service.consul', 1, 'A')).to.equal(first);
+    const first = lookup(cache, 'web.service.consul');
+    expect(lookup(cache, 'web.service.consul')).to.equal(first);
     expect(cache.stats()).to.deep.include({ hits: 1, misses: 1, size: 1 });
-    cache.get('n1.node.consul', 1, 'A');
+    lookup(cache, 'n1.node.consul');
     expect(c.store.watchCount).to.equal(2);
     // A change to another service leaves both entries alone.
     c.node('n9', '10.0.0.9').service('n9', 'db', 'db');
@@ -27,7 +39,7 @@ describe('dns/cache', () => {
     // A check on web's instance drops the web entry only.
     c.service('n2', 'web2', 'web', 'critical', { Port: 8002 });
     expect(cache.stats()).to.deep.include({ invalidations: 1, size: 1 });
-    const again = cache.get('web.service.consul', 1, 'A');
+    const again = lookup(cache, 'web.service.consul');
     expect(again).to.not.equal(first);
     expect(again.groups.length).to.equal(2);
   });
@@ -35,7 +47,7 @@ describe('dns/cache', () => {
   it('keeps pending watches bounded by the cache size (eviction cancels the watch)', () => {
     const c = webCatalog();
     const cache = new AnswerCache({ reader: storeReader(c.store), resolver: {}, max: 10 });
-    for (let i = 0; i < 200; i++) cache.get(`svc${i}.service.consul`, 1, 'A');
+    for (let i = 0; i < 200; i++) lookup(cache, `svc${i}.service.consul`);
     expect(cache.stats().size).to.equal(10);
     expect(c.store.watchCount).to.equal(10);
     cache.clear();
@@ -47,7 +59,7 @@ describe('dns/cache', () => {
     for (let i = 1; i <= 8; i++) c.node(`n${i}`, `10.0.0.${i}`).service(`n${i}`, `w${i}`, 'web', 'passing', { Port: 8000 + i });
     const cache = new AnswerCache({ reader: storeReader(c.store), resolver: {} });
     const q = queryFor('_web._tcp.service.consul', 'SRV');
-    const p = cache.get(q.qname, q.qtype, 'SRV');
+    const p = lookup(cache, '_web._tcp.service.consul', 'SRV');
     const seed = 99;
     const rng = new SeededRng(seed);
     const orders = new Set<string>();
