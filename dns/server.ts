@@ -196,7 +196,7 @@ export class DnsServer {
       if (p.kind === 'error') return errorResponse(p.id, p.rd, p.rcode, p.question, p.edns, ra);
       const q = p.query;
       const prepared = this.cache.get(q.nameKey, q.qtype, () => queryName(q), qtypeName(q.qtype));
-      if (prepared.forward && ra) return this.forward(msg, q);
+      if (prepared.forward && ra) return this.forward(msg, q, transport);
       const maxSize = transport === 'tcp' ? TCP_MAX : q.edns === null ? 512 : Math.min(q.edns.udpSize, 65507);
       return assemble(q, prepared, {
         maxSize,
@@ -273,10 +273,10 @@ export class DnsServer {
 
   /**
    * Sends the query as received to each recursor in turn (in order, or shuffled for the
-   * random strategy) until one answers within the timeout; relays that answer. SERVFAIL when
-   * none answers or too many forwards are in flight.
+   * random strategy) over the client's transport until one answers within the timeout;
+   * relays that answer. SERVFAIL when none answers or too many forwards are in flight.
    */
-  private async forward(msg: Buffer, q: Query): Promise<Buffer | null> {
+  private async forward(msg: Buffer, q: Query, transport: 'udp' | 'tcp'): Promise<Buffer | null> {
     const fail = (): Buffer => errorResponse(q.id, q.rd, RCODE.SERVFAIL, q.question, q.edns, true);
     if (this.forwards >= (this.opts.maxForwards ?? 512)) return fail();
     this.forwards++;
@@ -284,7 +284,7 @@ export class DnsServer {
       const order = this.recursors.slice();
       if (this.opts.recursorStrategy === 'random') shuffleInPlace(order, this.random);
       for (const r of order) {
-        const out = await this.ask(r, msg, q.id);
+        const out = transport === 'udp' ? await this.ask(r, msg, q.id) : await this.askTcp(r, msg, q.id);
         if (out !== null) return out;
       }
       return fail();
@@ -311,13 +311,48 @@ export class DnsServer {
       }, timeoutMs);
       sock.on('error', () => finish(null));
       sock.on('message', (reply, rinfo) => {
-        if (rinfo.port !== r.port || reply.length < 12 || reply.readUInt16BE(0) !== id || (reply[2]! & 0x80) === 0) return;
+        if (rinfo.port !== r.port || !answers(reply, id)) return;
         finish(reply);
       });
       sock.send(msg, r.port, r.host, (err) => { if (err) finish(null); });
     });
   }
+  /** One framed exchange with a recursor over TCP; null on timeout, error or a wrong reply. */
+  private askTcp(r: Recursor, msg: Buffer, id: number): Promise<Buffer | null> {
+    const timeoutMs = this.opts.recursorTimeoutMs ?? 2000;
+    return new Promise((resolve) => {
+      const sock = net.connect({ host: r.host, port: r.port });
+      let pending = Buffer.alloc(0);
+      let done = false;
+      const finish = (out: Buffer | null): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(out);
+      };
+      const timer = setTimeout(() => finish(null), timeoutMs);
+      sock.on('error', () => finish(null));
+      sock.on('close', () => finish(null));
+      sock.on('connect', () => {
+        const frame = Buffer.allocUnsafe(2 + msg.length);
+        frame.writeUInt16BE(msg.length, 0);
+        msg.copy(frame, 2);
+        sock.write(frame);
+      });
+      sock.on('data', (chunk: Buffer) => {
+        pending = Buffer.concat([pending, chunk]);
+        if (pending.length > TCP_MAX_PENDING) return finish(null);
+        if (pending.length < 2 || pending.length < 2 + pending.readUInt16BE(0)) return;
+        const reply = Buffer.from(pending.subarray(2, 2 + pending.readUInt16BE(0)));
+        finish(answers(reply, id) ? reply : null);
+      });
+    });
+  }
 }
+
+/** Whether `reply` answers query `id`: a response with that ID, at least a header long. */
+const answers = (reply: Buffer, id: number): boolean => reply.length >= 12 && reply.readUInt16BE(0) === id && (reply[2]! & 0x80) !== 0;
 
 /** `1.2.3.4`, `1.2.3.4:5353`, `::1`, `[::1]:5353` → host, port (default 53), family. */
 export function parseRecursor(s: string): Recursor {

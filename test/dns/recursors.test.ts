@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { SeededRng } from '../../agent/runtime/rng.js';
 import { parseRecursor, type DnsServer } from '../../dns/server.js';
@@ -7,31 +8,53 @@ import { dig } from './dig.js';
 import { webCatalog } from './helpers.js';
 import { startServer } from './serve.js';
 
-/** A tiny upstream on 127.0.0.1: answers every A question with `ip` (or stays silent). */
+/**
+ * A tiny upstream on 127.0.0.1 (UDP and TCP on one port): answers every question with an A
+ * record `ip` (or stays silent when `ip` is null). Over UDP it sets TC and sends no answer
+ * when `tcOverUdp`, like a server whose answer is too large.
+ */
 class Upstream {
   queries = 0;
-  private constructor(readonly sock: dgram.Socket, readonly ip: string | null) {
+  tcpQueries = 0;
+  private constructor(readonly sock: dgram.Socket, readonly tcp: net.Server, readonly ip: string | null, readonly tcOverUdp: boolean) {
     sock.on('message', (msg, rinfo) => {
       this.queries++;
       if (this.ip === null) return;
-      const q = dnsPacket.decode(msg);
-      const reply = dnsPacket.encode({
-        type: 'response', id: q.id, flags: dnsPacket.RECURSION_AVAILABLE | dnsPacket.RECURSION_DESIRED, questions: q.questions,
-        answers: [{ type: 'A', name: q.questions![0]!.name, ttl: 60, data: this.ip }],
+      sock.send(this.reply(msg, this.tcOverUdp), rinfo.port, rinfo.address);
+    });
+    tcp.on('connection', (c) => {
+      c.on('error', () => undefined);
+      c.on('data', (d: Buffer) => {
+        this.tcpQueries++;
+        if (this.ip === null) return;
+        const out = this.reply(d.subarray(2, 2 + d.readUInt16BE(0)), false);
+        const len = Buffer.alloc(2);
+        len.writeUInt16BE(out.length);
+        c.write(Buffer.concat([len, out]));
       });
-      sock.send(reply, rinfo.port, rinfo.address);
     });
   }
-  static async start(ip: string | null): Promise<Upstream> {
+  private reply(msg: Buffer, tc: boolean): Buffer {
+    const q = dnsPacket.decode(msg);
+    return dnsPacket.encode({
+      type: 'response', id: q.id, questions: q.questions,
+      flags: dnsPacket.RECURSION_AVAILABLE | dnsPacket.RECURSION_DESIRED | (tc ? dnsPacket.TRUNCATED_RESPONSE : 0),
+      answers: tc ? [] : [{ type: 'A', name: q.questions![0]!.name, ttl: 60, data: this.ip! }],
+    });
+  }
+  static async start(ip: string | null, tcOverUdp = false): Promise<Upstream> {
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-    return new Upstream(sock, ip);
+    const tcp = net.createServer();
+    await new Promise<void>((r) => tcp.listen(sock.address().port, '127.0.0.1', () => r()));
+    return new Upstream(sock, tcp, ip, tcOverUdp);
   }
   get addr(): string {
     return `127.0.0.1:${this.sock.address().port}`;
   }
   close(): void {
     this.sock.close();
+    this.tcp.close();
   }
 }
 
@@ -46,8 +69,8 @@ describe('dns/server recursors', function () {
     cleanup.push(() => s.stop());
     return s;
   };
-  const upstream = async (ip: string | null): Promise<Upstream> => {
-    const u = await Upstream.start(ip);
+  const upstream = async (ip: string | null, tcOverUdp = false): Promise<Upstream> => {
+    const u = await Upstream.start(ip, tcOverUdp);
     cleanup.push(() => u.close());
     return u;
   };
@@ -64,6 +87,15 @@ describe('dns/server recursors', function () {
     const own = await dig(s.address().port, 'web.service.consul', 'A');
     expect(own.flags).to.include.members(['aa', 'ra']);
     expect(live.queries, 'our own names are not forwarded').to.equal(1);
+  });
+
+  it('forwards over TCP for TCP clients, so a truncated upstream answer is completed by dig\'s TCP retry', async () => {
+    const big = await upstream('192.0.2.77', true);
+    const s = await server([big.addr]);
+    const r = await dig(s.address().port, 'large.example.net', 'A');
+    expect(r.retriedTcp).to.equal(true);
+    expect(r.answer.map((a) => a[4])).to.deep.equal(['192.0.2.77']);
+    expect([big.queries, big.tcpQueries]).to.deep.equal([1, 1]);
   });
 
   it('forwards unknown reverse names, answers known ones itself', async () => {
