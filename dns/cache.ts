@@ -17,9 +17,9 @@
  * read's index instead).
  */
 import { LRUCache } from 'lru-cache';
-import { resolve, type QType, type ResolverOptions } from './resolver.js';
+import { resolve, type ResolverOptions } from './resolver.js';
 import type { DnsCatalogReader } from './reader.js';
-import { prepare, type PreparedResponse } from './wire.js';
+import { prepare, queryName, qtypeName, type PreparedResponse, type Query } from './wire.js';
 
 export interface AnswerCacheOptions {
   reader: DnsCatalogReader;
@@ -76,11 +76,11 @@ export class AnswerCache {
   }
 
   /**
-   * The prepared answer to a question: `nameKey` is the case-folded key of the name,
-   * `qname()` its text (lower-cased, no trailing dot; called on a miss only), `qtype` the
-   * wire type and `type` the resolver's name for it.
+   * The prepared answer to a parsed query's question (case-folded name, wire qtype). The name's
+   * text is decoded only on a miss.
    */
-  get(nameKey: string, qtype: number, qname: () => string, type: QType): PreparedResponse {
+  get(q: Pick<Query, 'nameKey' | 'qtype' | 'question'>): PreparedResponse {
+    const { nameKey, qtype } = q;
     let m = this.front.get(qtype);
     const hit = m?.get(nameKey);
     if (hit !== undefined) {
@@ -93,7 +93,7 @@ export class AnswerCache {
     }
     this.misses++;
     const key = `${qtype}/${nameKey}`;
-    const res = resolve({ name: qname(), type }, this.reader, this.resolver);
+    const res = resolve({ name: queryName(q), type: qtypeName(qtype) }, this.reader, this.resolver);
     const entry: Entry = { prepared: prepare(res), cancel: null, hits: 0, qtype, nameKey, key };
     this.lru.set(key, entry);
     if (m === undefined) this.front.set(qtype, (m = new Map()));

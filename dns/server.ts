@@ -25,7 +25,7 @@ import { AnswerCache } from './cache.js';
 import { ipFamily } from './names.js';
 import type { DnsCatalogReader } from './reader.js';
 import { shuffleInPlace, type ResolverOptions, type SoaOptions } from './resolver.js';
-import { assemble, errorResponse, parseQuery, queryName, qtypeName, RCODE, type Query } from './wire.js';
+import { assemble, errorResponse, parseQuery, RCODE, type AssembleOptions, type Query } from './wire.js';
 
 export interface DnsServerOptions {
   /** Address to listen on (UDP and TCP). Default '127.0.0.1'. */
@@ -108,6 +108,9 @@ export class DnsServer {
   private readonly conns = new Set<net.Socket>();
   private forwards = 0;
   private bound: { host: string; port: number } | null = null;
+  /** Assembly options per transport, built once (`maxSize` of the UDP one is set per query). */
+  private readonly udpAssemble: AssembleOptions;
+  private readonly tcpAssemble: AssembleOptions;
 
   constructor(opts: DnsServerOptions) {
     this.opts = opts;
@@ -124,6 +127,14 @@ export class DnsServer {
       soa: { serial: Math.floor(Date.now() / 1000), ...opts.soa },
     };
     this.cache = new AnswerCache({ reader: opts.reader, resolver, max: opts.cacheSize ?? 10_000 });
+    const common = {
+      recordLimit: opts.aRecordLimit ?? 0,
+      truncateOnLimit: opts.enableTruncate ?? true,
+      ra: this.recursors.length > 0,
+      rng: this.random,
+    };
+    this.udpAssemble = { ...common, maxSize: 512, udpLimit: opts.udpAnswerLimit ?? 3 };
+    this.tcpAssemble = { ...common, maxSize: TCP_MAX, udpLimit: 0 };
   }
 
   /** Binds UDP and TCP on the same port. Rejects when either cannot bind. */
@@ -195,17 +206,12 @@ export class DnsServer {
       if (p.kind === 'drop') return null;
       if (p.kind === 'error') return errorResponse(p.id, p.rd, p.rcode, p.question, p.edns, ra);
       const q = p.query;
-      const prepared = this.cache.get(q.nameKey, q.qtype, () => queryName(q), qtypeName(q.qtype));
+      const prepared = this.cache.get(q);
       if (prepared.forward && ra) return this.forward(msg, q, transport);
-      const maxSize = transport === 'tcp' ? TCP_MAX : q.edns === null ? 512 : Math.min(q.edns.udpSize, 65507);
-      return assemble(q, prepared, {
-        maxSize,
-        recordLimit: this.opts.aRecordLimit ?? 0,
-        udpLimit: transport === 'udp' ? this.opts.udpAnswerLimit ?? 3 : 0,
-        truncateOnLimit: this.opts.enableTruncate ?? true,
-        ra,
-        rng: this.random,
-      });
+      if (transport === 'tcp') return assemble(q, prepared, this.tcpAssemble);
+      const o = this.udpAssemble;
+      o.maxSize = q.edns === null ? 512 : Math.min(q.edns.udpSize, 65507);
+      return assemble(q, prepared, o);
     } catch (err) {
       // A bug, not bad input: answer SERVFAIL when the header is readable.
       this.log.error({ err }, 'dns: failed to answer a query');

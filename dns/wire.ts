@@ -110,6 +110,7 @@ export function parseQuery(buf: Buffer): ParseResult {
 function readQueryName(buf: Buffer, start: number): { key: string; end: number } | null {
   let off = start;
   let ascii = true;
+  let upper = false;
   for (;;) {
     if (off >= buf.length) return null;
     const len = buf[off]!;
@@ -119,10 +120,17 @@ function readQueryName(buf: Buffer, start: number): { key: string; end: number }
     }
     if (len > 63) return null;
     if (off + 1 + len > buf.length || off + 1 + len - start > 254) return null;
-    for (let i = off + 1; i <= off + len; i++) if (buf[i]! >= 0x80) ascii = false;
+    for (let i = off + 1; i <= off + len; i++) {
+      const c = buf[i]!;
+      if (c >= 0x80) ascii = false;
+      else if (c >= 0x41 && c <= 0x5a) upper = true;
+    }
     off += 1 + len;
   }
-  const key = ascii ? buf.toString('latin1', start, off).toLowerCase() : `!${decodeName(buf, start)}`;
+  let key: string;
+  if (!ascii) key = `!${decodeName(buf, start)}`;
+  else if (upper) key = buf.toString('latin1', start, off).toLowerCase();
+  else key = buf.toString('latin1', start, off);
   return { key, end: off };
 }
 
@@ -130,7 +138,7 @@ function readQueryName(buf: Buffer, start: number): { key: string; end: number }
  * Text of the (already checked) query name: lower-cased, no trailing dot, labels joined by
  * dots; dots, backslashes, spaces, control and non-ASCII bytes inside a label as `\DDD`.
  */
-export function queryName(q: Query): string {
+export function queryName(q: Pick<Query, 'question'>): string {
   return decodeName(q.question, 0);
 }
 
@@ -298,7 +306,7 @@ export function assemble(q: Query, p: PreparedResponse, o: AssembleOptions): Buf
     want = o.udpLimit;
     if (o.truncateOnLimit) tc = true;
   }
-  const order = new Array<number>(n);
+  if (order.length < n) order = new Int32Array(Math.max(n, order.length * 2));
   for (let i = 0; i < n; i++) order[i] = i;
   if (p.shuffle) {
     for (let i = 0; i < want && i < n - 1; i++) {
@@ -338,16 +346,34 @@ export function assemble(q: Query, p: PreparedResponse, o: AssembleOptions): Buf
     anCount += g.answerCount;
     arCount += g.additionalCount;
   }
+  if (optLen > 0) arCount++;
   const out = Buffer.allocUnsafe(size);
-  writeHeader(out, q.id, p.rcode, { aa: p.aa, tc, rd: q.rd, ra: o.ra, cd: q.cd }, 1, anCount, authorityCount, arCount + (optLen > 0 ? 1 : 0));
+  let flags = 0x8000 | (p.rcode & 0xf);
+  if (p.aa) flags |= 0x0400;
+  if (tc) flags |= 0x0200;
+  if (q.rd) flags |= 0x0100;
+  if (o.ra) flags |= 0x0080;
+  if (q.cd) flags |= 0x0010;
+  out[0] = q.id >> 8; out[1] = q.id & 0xff;
+  out[2] = flags >> 8; out[3] = flags & 0xff;
+  out[4] = 0; out[5] = 1;
+  out[6] = anCount >> 8; out[7] = anCount & 0xff;
+  out[8] = authorityCount >> 8; out[9] = authorityCount & 0xff;
+  out[10] = arCount >> 8; out[11] = arCount & 0xff;
   let off = 12 + q.question.copy(out, 12);
   for (let i = 0; i < taken; i++) off += p.groups[order[i]!]!.answers.copy(out, off);
-  off += authority.copy(out, off);
-  for (let i = 0; i < taken; i++) off += p.groups[order[i]!]!.additional.copy(out, off);
-  off += additional.copy(out, off);
+  if (authority.length > 0) off += authority.copy(out, off);
+  for (let i = 0; i < taken; i++) {
+    const a = p.groups[order[i]!]!.additional;
+    if (a.length > 0) off += a.copy(out, off);
+  }
+  if (additional.length > 0) off += additional.copy(out, off);
   if (q.edns !== null) writeOpt(out, off, 0, q.edns.dnssecOk);
   return out;
 }
+
+/** Scratch for group order in {@link assemble} (synchronous, so one suffices). */
+let order = new Int32Array(64);
 
 const EMPTY = Buffer.alloc(0);
 

@@ -3,7 +3,7 @@ import dnsPacket from 'dns-packet';
 import { SeededRng } from '../../agent/runtime/rng.js';
 import { AnswerCache } from '../../dns/cache.js';
 import { storeReader } from '../../dns/catalog-reader.js';
-import { assemble, parseQuery, queryName, qtypeName, type PreparedResponse, type Query } from '../../dns/wire.js';
+import { assemble, parseQuery, queryName, type PreparedResponse, type Query } from '../../dns/wire.js';
 import { Catalog, webCatalog } from './helpers.js';
 
 const queryFor = (name: string, type: 'A' | 'SRV' = 'A'): Query => {
@@ -13,8 +13,7 @@ const queryFor = (name: string, type: 'A' | 'SRV' = 'A'): Query => {
 };
 
 const lookup = (cache: AnswerCache, name: string, type: 'A' | 'SRV' = 'A'): PreparedResponse => {
-  const q = queryFor(name, type);
-  return cache.get(q.nameKey, q.qtype, () => queryName(q), qtypeName(q.qtype));
+  return cache.get(queryFor(name, type));
 };
 
 describe('dns/cache', () => {

@@ -42,12 +42,20 @@ class Upstream {
       answers: tc ? [] : [{ type: 'A', name: q.questions![0]!.name, ttl: 60, data: this.ip! }],
     });
   }
+  /** Binds UDP on a free port, then TCP on the same one (retrying a bounded number of times when it is taken). */
   static async start(ip: string | null, tcOverUdp = false): Promise<Upstream> {
-    const sock = dgram.createSocket('udp4');
-    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-    const tcp = net.createServer();
-    await new Promise<void>((r) => tcp.listen(sock.address().port, '127.0.0.1', () => r()));
-    return new Upstream(sock, tcp, ip, tcOverUdp);
+    for (let attempt = 0; ; attempt++) {
+      const sock = dgram.createSocket('udp4');
+      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+      const tcp = net.createServer();
+      const ok = await new Promise<boolean>((r) => {
+        tcp.once('error', () => r(false));
+        tcp.listen(sock.address().port, '127.0.0.1', () => r(true));
+      });
+      if (ok) return new Upstream(sock, tcp, ip, tcOverUdp);
+      sock.close();
+      if (attempt >= 20) throw new Error('test upstream: no free port for UDP and TCP');
+    }
   }
   get addr(): string {
     return `127.0.0.1:${this.sock.address().port}`;
