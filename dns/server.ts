@@ -107,6 +107,8 @@ export class DnsServer {
   private tcp: net.Server | null = null;
   private readonly conns = new Set<net.Socket>();
   private forwards = 0;
+  /** Cancels of in-flight recursor exchanges (each resolves null when cancelled). */
+  private readonly exchanges = new Set<() => void>();
   private bound: { host: string; port: number } | null = null;
   /** Assembly options per transport, built once (`maxSize` of the UDP one is set per query). */
   private readonly udpAssemble: AssembleOptions;
@@ -179,6 +181,7 @@ export class DnsServer {
     this.tcp = null;
     for (const c of this.conns) c.destroy();
     this.conns.clear();
+    for (const cancel of [...this.exchanges]) cancel();
     this.cache.clear();
     if (udp !== null) await new Promise<void>((res) => udp.close(() => res()));
     if (tcp !== null) await new Promise<void>((res) => tcp.close(() => res()));
@@ -290,6 +293,7 @@ export class DnsServer {
       const order = this.recursors.slice();
       if (this.opts.recursorStrategy === 'random') shuffleInPlace(order, this.random);
       for (const r of order) {
+        if (this.udp === null) return null;
         const out = transport === 'udp' ? await this.ask(r, msg, q.id) : await this.askTcp(r, msg, q.id);
         if (out !== null) return out;
       }
@@ -308,9 +312,12 @@ export class DnsServer {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        this.exchanges.delete(cancel);
         sock.close();
         resolve(out);
       };
+      const cancel = (): void => finish(null);
+      this.exchanges.add(cancel);
       const timer = setTimeout(() => {
         this.log.debug({ recursor: `${r.host}:${r.port}` }, 'recursor timed out');
         finish(null);
@@ -334,9 +341,12 @@ export class DnsServer {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        this.exchanges.delete(cancel);
         sock.destroy();
         resolve(out);
       };
+      const cancel = (): void => finish(null);
+      this.exchanges.add(cancel);
       const timer = setTimeout(() => finish(null), timeoutMs);
       sock.on('error', () => finish(null));
       sock.on('close', () => finish(null));

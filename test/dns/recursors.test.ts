@@ -144,3 +144,21 @@ describe('dns/server recursors', function () {
     expect(() => parseRecursor('dns.example:53')).to.throw(/dns: bad recursor/);
   });
 });
+
+describe('dns/server stop during a forward', function () {
+  this.timeout(10_000);
+  it('abandons in-flight recursor exchanges at once', async () => {
+    const dgramSock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => dgramSock.bind(0, '127.0.0.1', () => r()));
+    const silent = `127.0.0.1:${dgramSock.address().port}`;
+    const s = await startServer(webCatalog(), { recursors: [silent, silent], recursorTimeoutMs: 5000 });
+    const q = dnsPacket.encode({ type: 'query', id: 3, questions: [{ type: 'A', name: 'example.org', class: 'IN' }] });
+    const pending = s.handle(q, 'udp');
+    expect(pending).to.be.instanceOf(Promise);
+    const t0 = Date.now();
+    await s.stop();
+    expect(await pending).to.equal(null);
+    expect(Date.now() - t0).to.be.below(2000);
+    dgramSock.close();
+  });
+});
