@@ -114,6 +114,23 @@ describe('dns/resolver', () => {
     expect(ask(c, 'db1.node.consul', 'A').deps).to.deep.equal([{ table: 'node', name: 'db1' }]);
   });
 
+  it('answers a node with a host name address with a CNAME, and names SRV targets in the zone asked', () => {
+    const c = new Catalog().node('edge', 'edge.example.net').service('edge', 'e', 'edge', 'passing', { Port: 443 });
+    expect(answers(ask(c, 'edge.node.consul', 'A'))).to.deep.equal([{ name: 'edge.node.consul', type: 'CNAME', class: 'IN', ttl: 0, data: 'edge.example.net' }]);
+    const srv = ask(c, '_edge._tcp.service.alt.test', 'SRV', { altDomain: 'alt.test' });
+    expect(srv.groups).to.deep.equal([{
+      answers: [{ name: '_edge._tcp.service.alt.test', type: 'SRV', class: 'IN', ttl: 0, data: { priority: 1, weight: 1, port: 443, target: 'edge.node.dc1.alt.test' } }],
+      additional: [],
+    }]);
+  });
+
+  it('answers PTR for a tagged address too, and only PTR/ANY types', () => {
+    const c = new Catalog().register({ Node: 'n1', Address: '10.0.0.1', TaggedAddresses: { wan: '198.51.100.1' } });
+    expect(datas(ask(c, '1.100.51.198.in-addr.arpa', 'PTR'))).to.deep.equal(['n1.node.dc1.consul']);
+    const a = ask(c, '1.100.51.198.in-addr.arpa', 'A');
+    expect([a.rcode, a.groups.length, a.authority.length]).to.deep.equal(['NOERROR', 0, 1]);
+  });
+
   it('answers addr names without the catalog', () => {
     const c = new Catalog();
     expect(datas(ask(c, '0a000001.addr.consul', 'A'))).to.deep.equal(['10.0.0.1']);
