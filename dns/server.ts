@@ -92,7 +92,7 @@ export interface Recursor {
 
 /** Response size limit for TCP (the 2-byte length prefix). */
 const TCP_MAX = 65535;
-/** Buffered TCP input per connection: one frame at most, plus its prefix. */
+/** Largest TCP reply read from a recursor: one frame, plus its prefix. */
 const TCP_MAX_PENDING = 2 + 65535;
 /** Unread TCP output per connection before the client counts as not reading. */
 const TCP_MAX_WRITABLE = 1 << 20;
@@ -247,7 +247,10 @@ export class DnsServer {
     sock.setTimeout(this.opts.tcpIdleTimeoutMs ?? 10_000, () => sock.destroy());
     sock.on('error', () => sock.destroy());
     sock.on('close', () => this.conns.delete(sock));
-    let pending: Buffer = Buffer.alloc(0);
+    // Input is kept as a list of chunks and joined only once a whole frame is there, so a
+    // client dripping bytes costs O(frame) copying per frame, not O(frame²).
+    let chunks: Buffer[] = [];
+    let buffered = 0;
     const write = (out: Buffer | null): void => {
       if (out === null || sock.destroyed) return;
       if (sock.writableLength > TCP_MAX_WRITABLE) {
@@ -260,23 +263,28 @@ export class DnsServer {
       sock.write(frame);
     };
     sock.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (pending.length >= 2) {
-        const len = pending.readUInt16BE(0);
+      chunks.push(chunk);
+      buffered += chunk.length;
+      if (buffered < 2) return;
+      if (chunks[0]!.length < 2) chunks = [Buffer.concat(chunks)];
+      if (buffered < 2 + chunks[0]!.readUInt16BE(0)) return;
+      let data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      while (data.length >= 2) {
+        const len = data.readUInt16BE(0);
         if (len === 0) {
           sock.destroy();
           return;
         }
-        if (pending.length < 2 + len) break;
-        const msg = pending.subarray(2, 2 + len);
-        pending = pending.subarray(2 + len);
+        if (data.length < 2 + len) break;
+        const msg = data.subarray(2, 2 + len);
+        data = data.subarray(2 + len);
         const r = this.handle(msg, 'tcp');
         if (r instanceof Promise) void r.then(write);
         else write(r);
       }
-      if (pending.length > TCP_MAX_PENDING) sock.destroy();
-      // Keep only the unread bytes, not the whole chunk they came in.
-      if (pending.length > 0 && pending.byteOffset > 0) pending = Buffer.from(pending);
+      // Keep only the unread bytes (≤ one frame), not the chunk they came in.
+      chunks = data.length === 0 ? [] : [Buffer.from(data)];
+      buffered = data.length;
     });
   }
 

@@ -77,6 +77,19 @@ describe('dns/server bad input', function () {
     expect(frames.map((f) => [f.readUInt16BE(0), rcodeOf(f)])).to.deep.equal([[0x4242, 1], [0x77, 0]]);
   });
 
+  it('assembles a TCP frame dripped one byte per write', async () => {
+    const client = await TcpClient.connect(port);
+    const q = valid(0x55);
+    const framed = Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), q]);
+    for (const b of framed) {
+      client.sock.write(Buffer.from([b]));
+      await new Promise((r) => setImmediate(r));
+    }
+    const frames = await client.frames_(1);
+    client.close();
+    expect(frames.map((f) => [f.readUInt16BE(0), rcodeOf(f), f.readUInt16BE(6)])).to.deep.equal([[0x55, 0, 3]]);
+  });
+
   it('closes a TCP connection that announces a zero-length frame', async () => {
     const client = await TcpClient.connect(port);
     client.sock.write(Buffer.from([0, 0]));
