@@ -48,7 +48,8 @@ async function serve(): Promise<void> {
 
 interface PerfResult {
   qps: number;
-  sent: number;
+  /** Null when the output did not say (the anchor script prints only q/s, latency and lost). */
+  sent: number | null;
   lost: number;
   avgLatencyMs: number | null;
 }
@@ -69,7 +70,7 @@ function parsePerf(out: string): PerfResult {
   };
   return {
     qps: num(/Queries per second:\s+([\d.]+)/) ?? 0,
-    sent: num(/Queries sent:\s+(\d+)/) ?? 0,
+    sent: num(/Queries sent:\s+(\d+)/),
     lost: num(/Queries lost:\s+(\d+)/) ?? 0,
     avgLatencyMs: ((v) => (v === null ? null : v * 1000))(num(/Average Latency \(s\):\s+([\d.]+)/)),
   };
