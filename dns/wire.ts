@@ -104,8 +104,9 @@ export function parseQuery(buf: Buffer): ParseResult {
 /**
  * Checks an uncompressed name (queries carry no pointers in their question; ≤ 255 bytes)
  * and returns its end and a case-folded key: the wire form with ASCII letters lower-cased
- * (unambiguous, since length bytes are below 0x40), or the escaped text for names with
- * bytes outside ASCII.
+ * (unambiguous, since length bytes are below 0x40), or, for names with bytes outside ASCII,
+ * U+0100 followed by the escaped text (U+0100 never occurs in a latin1-decoded wire form, so
+ * the two kinds of key cannot collide).
  */
 function readQueryName(buf: Buffer, start: number): { key: string; end: number } | null {
   let off = start;
@@ -128,7 +129,7 @@ function readQueryName(buf: Buffer, start: number): { key: string; end: number }
     off += 1 + len;
   }
   let key: string;
-  if (!ascii) key = `!${decodeName(buf, start)}`;
+  if (!ascii) key = `\u0100${decodeName(buf, start)}`;
   else if (upper) key = buf.toString('latin1', start, off).toLowerCase();
   else key = buf.toString('latin1', start, off);
   return { key, end: off };

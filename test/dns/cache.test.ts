@@ -24,6 +24,25 @@ describe('dns/cache', () => {
     expect(cache.stats()).to.deep.include({ hits: 1, misses: 1 });
   });
 
+  it('keeps names apart that differ in a non-ASCII byte or in where the label boundaries are', () => {
+    const wire = (...labels: number[][]): Query => {
+      const name = Buffer.concat([...labels.map((l) => Buffer.from([l.length, ...l])), Buffer.from([0])]);
+      const p = parseQuery(Buffer.concat([Buffer.from([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), name, Buffer.from([0, 1, 0, 1])]));
+      if (p.kind !== 'query') throw new Error('bad test query');
+      return p.query;
+    };
+    const ab = [0x61, 0x62];
+    const keys = [
+      wire([0xc0], ab), wire([0xe0], ab), // À vs à: not folded together
+      wire([0x61, 0x2e, 0x62]), wire([0x61], [0x62]), // "a.b" as one label vs two labels
+      wire([0x41], [0x42]), // folds to "a", "b"
+    ].map((q) => q.nameKey);
+    expect(new Set(keys).size).to.equal(4);
+    expect(keys[4]).to.equal(keys[3]);
+    expect(queryName(wire([0x61, 0x2e, 0x62]))).to.equal('a\\046b');
+    expect(queryName(wire([0xc0], ab))).to.equal('\\192.ab');
+  });
+
   it('serves hits without resolving, and drops an entry at the first change it depends on', () => {
     const c = webCatalog();
     const cache = new AnswerCache({ reader: storeReader(c.store), resolver: {} });
