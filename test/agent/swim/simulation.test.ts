@@ -57,6 +57,27 @@ describe('swim simulation', function () {
     });
   });
 
+  describe(`Lifeguard confirmations (seed ${SEED + 4})`, () => {
+    it('independent failed probes shorten suspicion towards the minimum timeout', () => {
+      const seed = SEED + 4;
+      const sim = new SwimSim({ seed, n: 10, profile: 'lan', config: { tickMs: 20 }, codec: true });
+      joinAll(sim, 2);
+      sim.run(90_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 10);
+      expect(sim.unconverged(), `seed ${seed}: not converged`).to.deep.equal([]);
+      const victim = sim.nodes[4]!;
+      sim.kill(victim);
+      const t0 = sim.now;
+      const survivors = sim.running();
+      sim.run(40_000 / sim.config.tickMs, () => survivors.every((n) => n.core.member(victim.name)?.status === 'failed'), 5);
+      const took = sim.ticksToMs(sim.now - t0);
+      const cfg = sim.config;
+      const min = suspicionTimeout(cfg.suspicionMult, 10, cfg.probeIntervalMs); // 4 s
+      const max = cfg.suspicionMaxTimeoutMult * min; // 24 s
+      expect(survivors.every((n) => n.core.member(victim.name)?.status === 'failed'), `seed ${seed}: not detected`).to.equal(true);
+      expect(took, `seed ${seed}: detection took ${took} ms; min ${min}, max ${max}`).to.be.lessThan(max / 2);
+    });
+  });
+
   describe(`starved event loop (seed ${SEED + 1})`, () => {
     it('a member that stalls (4 × 3 s, then 15 s) causes no failed verdict about healthy members', () => {
       const seed = SEED + 1;
