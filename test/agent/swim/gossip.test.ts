@@ -190,4 +190,24 @@ describe('swim gossip over real UDP/TCP on 127.0.0.1', function () {
     cluster[1]!.fireEvent('after-storm');
     await waitFor('event after storm', () => target.userEvents().some((e) => e.name === 'after-storm'));
   });
+
+  it('refuses a second agent claiming a live member name from another address', async () => {
+    cluster = await startCluster(3, 'dup');
+    const original = cluster[1]!;
+    const conflicts: string[] = [];
+    cluster[0]!.on('member-conflict', (m, claimed) => conflicts.push(`${m.name}@${claimed.port}`));
+    const impostor = new Gossip({ name: original.name, bindAddr: HOST, bindPort: 0, profile: 'local' });
+    await impostor.start();
+    cluster.push(impostor);
+    await impostor.join([cluster[0]!.address()]);
+    const impostorPort = Number(impostor.address().split(':')[1]);
+    await waitFor('conflict reported', () => conflicts.length > 0);
+    expect(conflicts[0]).to.equal(`${original.name}@${impostorPort}`);
+    await new Promise((r) => setTimeout(r, 500));
+    for (const g of cluster.slice(0, 3)) {
+      const m = g.members().find((x) => x.name === original.name)!;
+      expect(m.port, g.name).to.equal(Number(original.address().split(':')[1]));
+      expect(m.status, g.name).to.not.equal('failed');
+    }
+  });
 });
