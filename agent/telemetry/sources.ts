@@ -8,6 +8,7 @@ import type { Gossip } from '../swim/gossip.js';
 import type { CatalogServer } from '../../catalog/server.js';
 import type { StateStore } from '../../catalog/state/index.js';
 import type { Telemetry } from './registry.js';
+import type { DnsServer } from '../../dns/server.js';
 
 /** Gossip: member events, packet/stream totals, probe outcomes, awareness, members by status. */
 export function gossipMetrics(t: Telemetry, gossip: Gossip): void {
@@ -108,4 +109,25 @@ export function httpMetrics(t: Telemetry, now: () => number = Date.now): (ctx: C
       t.sample('consul.api.http', ms, { method: ctx.method, path, code: String(ctx.status) });
     }
   };
+}
+
+/**
+ * DNS: response-cache counters of the agent's DNS servers, summed, read on scrape. The DNS
+ * server may also count into the registry directly (`consul.dns.domain_query`, ...).
+ */
+export function dnsMetrics(t: Telemetry, servers: () => readonly DnsServer[]): void {
+  t.addCollector(() => {
+    let hits = 0;
+    let misses = 0;
+    let size = 0;
+    for (const d of servers()) {
+      const s = d.cacheStats();
+      hits += s.hits;
+      misses += s.misses;
+      size += s.size;
+    }
+    t.counterTotal('consul.dns.cache_hit', hits);
+    t.counterTotal('consul.dns.cache_miss', misses);
+    t.gauge('consul.dns.cache_size', size);
+  });
 }
