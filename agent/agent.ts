@@ -416,6 +416,7 @@ export class Agent {
     const telemetry = this.telemetry;
     this.health = new AgentHealth({
       local: this.local, config: c, clock: this.clock, rng: this.rng.fork(), logger: this.opts.logger, catalog,
+      ...(c.dataDir ? { sourcesFile: join(c.dataDir, 'local', 'config-sources.json') } : {}),
       onResult: (type, r) => telemetry.counter('consul.checks.run', { type, status: r.status }),
     });
     this.health.start();

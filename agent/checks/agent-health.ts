@@ -6,8 +6,11 @@
  *
  * Config-file entries are tracked by ID: a reload adds the new ones, replaces the changed
  * ones (their checks restart), removes those gone from the files, and leaves alone what is
- * unchanged and everything registered over HTTP.
+ * unchanged and everything registered over HTTP. With `sourcesFile` the same holds across a
+ * restart (an unchanged config check keeps its persisted status).
  */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Clock } from '../runtime/clock.js';
 import type { Rng } from '../runtime/rng.js';
 import type { Logger } from '../runtime/logger.js';
@@ -28,6 +31,12 @@ export interface AgentHealthOptions {
   rng: Rng;
   logger: Logger;
   catalog?: CatalogClient;
+  /**
+   * Where to remember which services and checks came from config files (and their
+   * definitions), so a restart removes entries dropped from the files meanwhile and keeps
+   * the state of unchanged ones. Undefined (dev mode): nothing is remembered.
+   */
+  sourcesFile?: string;
   onResult?: (kind: RunnerSpec['kind'], result: ProbeResult, reported: boolean) => void;
 }
 
@@ -72,6 +81,7 @@ export class AgentHealth {
   constructor(private readonly o: AgentHealthOptions) {
     this.log = o.logger.child({ component: 'checks' });
     this.config = o.config;
+    this.loadSources();
     this.maintenance = new Maintenance(o.local);
     this.manager = new CheckManager({
       local: o.local,
@@ -142,6 +152,31 @@ export class AgentHealth {
         this.log.error({ checkId: c.CheckID }, `config check "${c.CheckID}" not registered: ${(e as Error).message}`);
       }
     }
+    this.saveSources();
     this.log.debug({ services: nextServices.size, checks: nextChecks.size }, 'applied config-file services and checks');
+  }
+
+  private loadSources(): void {
+    const f = this.o.sourcesFile;
+    if (!f) return;
+    try {
+      const raw = JSON.parse(readFileSync(f, 'utf8')) as { services?: Record<string, string>; checks?: Record<string, string> };
+      this.fileServices = new Map(Object.entries(raw.services ?? {}));
+      this.fileChecks = new Map(Object.entries(raw.checks ?? {}));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn(`ignoring unreadable ${f}: ${(e as Error).message}`);
+    }
+  }
+
+  private saveSources(): void {
+    const f = this.o.sourcesFile;
+    if (!f) return;
+    try {
+      mkdirSync(dirname(f), { recursive: true, mode: 0o700 });
+      writeFileSync(`${f}.tmp`, JSON.stringify({ services: Object.fromEntries(this.fileServices), checks: Object.fromEntries(this.fileChecks) }), { mode: 0o600 });
+      renameSync(`${f}.tmp`, f);
+    } catch (e) {
+      this.log.warn(`could not write ${f}: ${(e as Error).message}`);
+    }
   }
 }

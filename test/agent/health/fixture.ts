@@ -34,6 +34,7 @@ export async function startAgent(raw: RawConfig = {}, opts: { dataDir?: string; 
   const telemetry = new Telemetry(() => clock.now());
   const health = new AgentHealth({
     local, config, clock, rng: new SeededRng(seed), logger, catalog,
+    ...(opts.dataDir ? { sourcesFile: `${opts.dataDir}/config-sources.json` } : {}),
     onResult: (type, r) => telemetry.counter('consul.checks.run', { type, status: r.status }),
   });
   health.start();
