@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAgent, eventually, type AgentProcess } from '../../lib/agent-process.js';
 import { runCli } from '../../../agent/cli/program.js';
@@ -126,6 +126,31 @@ describe('herald agent process: config services and checks, reload, config watch
       expect(await wexit).to.equal(0);
     } finally {
       w.kill('SIGKILL');
+    }
+
+    // With a handler: run through sh -c once per change, the JSON on stdin.
+    const log = join(agent.dataDir, '..', 'hw1-watch.log');
+    const h = spawn(process.execPath, [MAIN, 'watch', '-type=service', '-service=late', `-http-addr=${agent.url}`, `cat >> ${log}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const hexit = new Promise<number | null>((r) => h.on('exit', (c) => r(c)));
+    const lines = (): string[] => {
+      try {
+        return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+      } catch {
+        return [];
+      }
+    };
+    try {
+      await eventually('handler ran for the first answer', 10_000, () => lines().length === 1);
+      await agent.api('/v1/agent/service/maintenance/late?enable=true', { method: 'PUT' });
+      await eventually('handler ran after maintenance', 10_000, () => lines().length === 2);
+      const entries = lines().map((l) => JSON.parse(l) as Array<{ Checks: Array<{ CheckID: string }> }>);
+      expect(entries[0]![0]!.Checks.map((c) => c.CheckID)).to.not.include('_service_maintenance:late');
+      expect(entries[1]![0]!.Checks.map((c) => c.CheckID)).to.include('_service_maintenance:late');
+      h.kill('SIGTERM');
+      expect(await hexit).to.equal(0);
+      expect(lines()).to.have.length(2);
+    } finally {
+      h.kill('SIGKILL');
     }
   });
 });
