@@ -19,7 +19,7 @@ import { AgentHealth } from './checks/agent-health.js';
 import { Telemetry } from './telemetry/registry.js';
 import { AgentWatches, selfFetch } from './watch/agent-watches.js';
 import type { LogHub } from './runtime/log-hub.js';
-import { catalogMetrics, dnsMetrics, gossipMetrics, raftMetrics, timedPropose } from './telemetry/sources.js';
+import { catalogMetrics, dnsMetrics, gossipMetrics, raftMetrics, runtimeMetrics, timedPropose } from './telemetry/sources.js';
 import { CatalogEndpoint } from '../catalog/endpoint.js';
 import { encodeCommand, type ApplyResult } from '../catalog/state/index.js';
 import { ServerCatalogClient, RemoteCatalogClient, registerCatalogEndpoints } from './rpc/catalog.js';
@@ -116,6 +116,7 @@ export class Agent {
     this.rng = opts.rng ?? randomRng();
     this.telemetry = new Telemetry(() => this.clock.now());
     dnsMetrics(this.telemetry, () => this.dnsServers);
+    runtimeMetrics(this.telemetry);
     this.nodeId = this.loadNodeId();
     const c = this.config;
     this.keyringFile = c.dataDir ? join(c.dataDir, 'serf', 'local.keyring') : undefined;

@@ -131,3 +131,13 @@ export function dnsMetrics(t: Telemetry, servers: () => readonly DnsServer[]): v
     t.gauge('consul.dns.cache_size', size);
   });
 }
+
+/** Process runtime gauges (Consul reports Go's; these are Node's nearest equivalents). */
+export function runtimeMetrics(t: Telemetry): void {
+  t.addCollector(() => {
+    const m = process.memoryUsage();
+    t.gauge('consul.runtime.alloc_bytes', m.heapUsed);
+    t.gauge('consul.runtime.sys_bytes', m.rss);
+    t.gauge('consul.runtime.heap_total_bytes', m.heapTotal);
+  });
+}

@@ -107,6 +107,7 @@ describe('herald agent process: config services and checks, reload, config watch
     expect(m.get('consul_checks_run{status="passing",type="http"}')).to.be.greaterThan(0);
     expect(m.get('consul_state_nodes')).to.equal(1);
     expect(m.get('consul_dns_cache_size')).to.be.a('number');
+    expect(m.get('consul_runtime_alloc_bytes')).to.be.greaterThan(0);
     const j = await agent.api<{ Gauges: Array<{ Name: string }>; Samples: Array<{ Name: string }> }>('/v1/agent/metrics');
     expect(j.Gauges.map((g) => g.Name)).to.include('consul.raft.term');
     expect(j.Samples.map((s) => s.Name)).to.include('consul.http.GET.v1.agent.services');
