@@ -130,7 +130,7 @@ describe('herald agent process: config services and checks, reload, config watch
     }
 
     // With a handler: run through sh -c once per change, the JSON on stdin.
-    const log = join(agent.dataDir, '..', 'hw1-watch.log');
+    const log = join(agent.dataDir, 'watch-handler.log');
     const h = spawn(process.execPath, [MAIN, 'watch', '-type=service', '-service=late', `-http-addr=${agent.url}`, `cat >> ${log}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     const hexit = new Promise<number | null>((r) => h.on('exit', (c) => r(c)));
     const lines = (): string[] => {
