@@ -11,14 +11,24 @@ import { nameKey } from './types.js';
  * - `node`: the named node row, its services and its checks.
  * - `service`: instances of the named service (case-insensitive), their checks, and the
  *   node rows and node-level checks of the nodes they run on.
- * Reserved for the KV issue: `kvs` (with a key prefix), `sessions`.
+ * - `kvs`: any KV entry whose key starts with `prefix` (written, deleted; case-sensitive).
+ * - `sessions`: any session row.
  */
 export type WatchKey =
   | { table: 'nodes' }
   | { table: 'services' }
   | { table: 'checks' }
   | { table: 'node'; name: string }
-  | { table: 'service'; name: string };
+  | { table: 'service'; name: string }
+  | { table: 'kvs'; prefix: string }
+  | { table: 'sessions' };
+
+/** Watch key strings a change to KV `key` fires: the key under every one of its prefixes. */
+export function kvWatchStrings(key: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i <= key.length; i++) out.push(`kvs\u0000${key.slice(0, i)}`);
+  return out;
+}
 
 /** Canonical string form of a watch key (names lower-cased). */
 export function watchKeyString(k: WatchKey): string {
@@ -26,7 +36,10 @@ export function watchKeyString(k: WatchKey): string {
     case 'nodes':
     case 'services':
     case 'checks':
+    case 'sessions':
       return k.table;
+    case 'kvs':
+      return `kvs\u0000${k.prefix}`;
     case 'node':
     case 'service':
       return `${k.table}\u0000${nameKey(k.name)}`;
