@@ -207,6 +207,20 @@ export class CatalogEndpoint {
           if (e instanceof StateError) throw new CatalogError('bad-request', `Invalid check state "${q.state}"`, { cause: e });
           throw e;
         }
+      case 'kvGet':
+        return s.kvGet(q.key);
+      case 'kvList':
+        return list(s.kvList(q.prefix));
+      case 'kvKeys':
+        return s.kvKeys(q.prefix, q.separator ?? '');
+      case 'sessionGet':
+        return s.sessionGet(q.id);
+      case 'sessionList':
+        return list(s.sessionList());
+      case 'nodeSessions':
+        return list(s.nodeSessions(q.node));
+      case 'snapshot':
+        return { value: { data: s.snapshot(), index: s.lastIndex }, index: s.lastIndex, watch: [] };
       default:
         throw new CatalogError('bad-request', `catalog: unknown read "${(q as { op: unknown }).op}"`);
     }

@@ -20,6 +20,10 @@ import { agentLocalRoutes } from './routes/agent-local.js';
 import type { LocalState } from '../local/state.js';
 import type { TtlChecks } from '../checks/ttl.js';
 import { CatalogError } from '../../catalog/errors.js';
+import { kvRoutes } from './routes/kv.js';
+import { sessionRoutes } from './routes/session.js';
+import { txnRoutes } from './routes/txn.js';
+import { snapshotRoutes } from './routes/snapshot.js';
 
 /** What the HTTP API reads from the running agent. Everything is injected; the app opens nothing. */
 export interface HttpDeps {
@@ -90,6 +94,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   });
 
   for (const mod of [agentRoutes, agentLocalRoutes, statusRoutes, memberRoutes, eventRoutes, operatorRoutes, catalogRoutes, healthRoutes]) mod(router, deps);
+  for (const mod of [kvRoutes, sessionRoutes, txnRoutes, snapshotRoutes]) mod(router, deps);
 
   app.use(router.routes());
   app.use(async (ctx) => {
