@@ -51,7 +51,7 @@ export class AgentClient {
    * One request over node:http (not fetch: fetch refuses some ports outright). Network
    * failures become a CliError naming the agent's address and the system error code.
    */
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string; headers: IncomingHttpHeaders }> {
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string; bytes: Buffer; headers: IncomingHttpHeaders }> {
     const url = new URL(path, this.base);
     const payload =
       body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
@@ -63,7 +63,10 @@ export class AgentClient {
       const req = send(url, { method, timeout: this.timeoutMs, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+        res.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, text: bytes.toString('utf8'), bytes, headers: res.headers });
+        });
         res.on('error', (e) => reject(this.networkError(e)));
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));

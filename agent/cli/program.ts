@@ -12,6 +12,7 @@ import { registerEventCommand } from './event.js';
 import { registerOperatorCommands } from './operator.js';
 import { registerServicesCommand } from './services.js';
 import { registerCatalogCommand } from './catalog.js';
+import { registerKvCommands } from './kv.js';
 
 /** Builds the `herald` command tree. Output goes to `io`; nothing calls process.exit. */
 export function createProgram(io: CliIO, setExit: (code: number) => void): Command {
@@ -36,6 +37,7 @@ export function createProgram(io: CliIO, setExit: (code: number) => void): Comma
   registerOperatorCommands(program, io);
   registerServicesCommand(program, io);
   registerCatalogCommand(program, io);
+  registerKvCommands(program, io);
   program
     .command('version')
     .description('Print the Herald version')
