@@ -13,6 +13,7 @@ import { registerOperatorCommands } from './operator.js';
 import { registerServicesCommand } from './services.js';
 import { registerCatalogCommand } from './catalog.js';
 import { registerKvCommands } from './kv.js';
+import { registerLockCommand } from './lock.js';
 
 /** Builds the `herald` command tree. Output goes to `io`; nothing calls process.exit. */
 export function createProgram(io: CliIO, setExit: (code: number) => void): Command {
@@ -38,6 +39,7 @@ export function createProgram(io: CliIO, setExit: (code: number) => void): Comma
   registerServicesCommand(program, io);
   registerCatalogCommand(program, io);
   registerKvCommands(program, io);
+  registerLockCommand(program, io, setExit);
   program
     .command('version')
     .description('Print the Herald version')
