@@ -20,6 +20,7 @@ import type { Message } from './raft/core/messages.js';
 import { NotLeaderError } from './raft/core/errors.js';
 import { ConfChangeType, type ConfState, type Entry, type RaftStorage, type RaftTransport } from './raft/types.js';
 import { StateStore, encodeCommand, type ApplyResult } from './state/index.js';
+import { reconcileCommands, type MemberView } from './reconcile.js';
 import { LeaderKVDuties } from './sessions.js';
 
 /** A server as gossip sees it. */
@@ -67,6 +68,8 @@ export interface CatalogServerOptions {
   reconcileIntervalMs?: number;
   /** Failed voters are removed only after being failed this long. Default 10 s (autopilot's stabilization). */
   deadServerAfterMs?: number;
+  /** Full member reconciliation period on the leader. Default 60 s, like Consul. */
+  memberReconcileIntervalMs?: number;
 }
 
 /** Server state machine glue: Raft entries → catalog commands. */
@@ -121,6 +124,11 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
   private bootstrapTried = false;
   private reconciling = false;
   private timer: TimerHandle | undefined;
+  private memberTimer: TimerHandle | undefined;
+  private startedAt = 0;
+  private members: MemberView[] = [];
+  private reconcilingMembers = false;
+  private membersDirty = false;
   private stopped = false;
   /** Session TTL timers and tombstone reaping; runs while this server is leader. */
   readonly kvDuties: LeaderKVDuties;
@@ -142,7 +150,10 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
     this.raft.on('change', (c: RaftNodeChange) => {
       this.log.info({ leader: c.leader, role: c.role, term: c.term }, `raft: ${c.role} in term ${c.term}${c.leader ? `, leader ${this.nameOf(c.leader)}` : ', no leader'}`);
       this.emit('change', c);
-      if (c.role === 'leader') void this.reconcile();
+      if (c.role === 'leader') {
+        void this.reconcile();
+        void this.reconcileMembers();
+      }
     });
     this.kvDuties = new LeaderKVDuties({
       store: this.store,
@@ -165,12 +176,47 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
       if (conf.voters.length === 1 && conf.voters[0] === this.opts.id) await this.raft.campaign();
     }
     this.timer = this.opts.clock.setInterval(() => void this.reconcile(), this.opts.reconcileIntervalMs ?? 2000);
+    this.startedAt = this.opts.clock.monotonic();
+    this.memberTimer = this.opts.clock.setInterval(() => void this.reconcileMembers(true), this.opts.memberReconcileIntervalMs ?? 60_000);
+  }
+
+  /** The gossip view of every member (clients and servers); the leader mirrors it into the catalog. */
+  updateMembers(members: MemberView[]): void {
+    this.members = members;
+    void this.reconcileMembers();
+  }
+
+  /** Leader only: registers members with serfHealth, marks failed ones critical, removes those that left. */
+  private async reconcileMembers(full = false): Promise<void> {
+    if (this.stopped || !this.raft.isLeader || this.members.length === 0) return;
+    if (this.reconcilingMembers) {
+      this.membersDirty = true;
+      return;
+    }
+    this.reconcilingMembers = true;
+    try {
+      do {
+        this.membersDirty = false;
+        // Reaping nodes gossip has never heard of waits until gossip had a full period to learn them.
+        const period = this.opts.memberReconcileIntervalMs ?? 60_000;
+        const reapUnknown = full && this.opts.clock.monotonic() - this.startedAt >= period;
+        for (const cmd of reconcileCommands(this.store, this.members, this.opts.name, reapUnknown)) {
+          if (!this.raft.isLeader) return;
+          await this.raft.propose(encodeCommand(cmd));
+        }
+      } while (this.membersDirty && this.raft.isLeader);
+    } catch (e) {
+      this.log.warn(`member reconciliation failed: ${(e as Error).message}`);
+    } finally {
+      this.reconcilingMembers = false;
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.kvDuties.stop();
     this.opts.clock.clearInterval(this.timer);
+    this.opts.clock.clearInterval(this.memberTimer);
     await this.raft.stop();
     await this.transport.close();
     await this.opts.storage.close();

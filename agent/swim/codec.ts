@@ -23,8 +23,8 @@ import {
 
 /** Largest datagram accepted (UDP payload limit). */
 export const MAX_DATAGRAM_BYTES = 65_507;
-/** Largest TCP frame accepted (a push-pull of several thousand members fits). */
-export const MAX_FRAME_BYTES = 8 * 1024 * 1024;
+/** Largest TCP frame accepted (a push-pull of 20 000 members fits). */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 /** Largest number of messages in one packet. */
 export const MAX_MESSAGES = 1024;
 /** Largest number of member states in one push-pull. */

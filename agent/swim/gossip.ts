@@ -370,7 +370,12 @@ export class Gossip extends EventEmitter<GossipEvents> {
         this.exchange(o).catch((err: Error) => this.log.debug({ to: o.to, err: err.message }, 'stream failed'));
         return;
       case 'event':
-        this.deliver(o.event);
+        try {
+          this.deliver(o.event);
+        } catch (err) {
+          // A throwing listener must not cost the outputs queued behind its event.
+          this.log.error({ err: (err as Error).message, event: o.event.type }, 'event listener threw');
+        }
         return;
     }
   }

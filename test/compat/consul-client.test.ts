@@ -1,23 +1,11 @@
 /**
  * Compatibility: the `consul` npm client (silas/node-consul, tested with 2.0.1) drives Herald
- * unchanged — agent service registration with a TTL check, health with `passing`, and a
+ * unchanged against a real agent process — agent service registration with a TTL check, health with `passing`, and a
  * blocking watch. The package is an optional devDependency: without it this suite is skipped
  * with a message saying how to install it.
  */
 import { expect } from 'chai';
-import { createHttpApp } from '../../agent/http/app.js';
-import { buildConfig } from '../../agent/config/config.js';
-import { silentLogger } from '../../agent/runtime/logger.js';
-import { SystemClock } from '../../agent/runtime/clock.js';
-import { SeededRng } from '../../agent/runtime/rng.js';
-import { LocalState } from '../../agent/local/state.js';
-import { TtlChecks } from '../../agent/checks/ttl.js';
-import { AntiEntropy } from '../../agent/local/anti-entropy.js';
-import { VERSION } from '../../agent/version.js';
-import { CatalogEndpoint } from '../../catalog/endpoint.js';
-import { LocalApplier } from '../../catalog/local-applier.js';
-import { StateStore } from '../../catalog/state/index.js';
-import { serveApp } from '../lib/net.js';
+import { startAgent, eventually, type AgentProcess } from '../lib/agent-process.js';
 
 /** The parts of the consul client this test uses (its own typings are not required to compile). */
 interface ConsulClient {
@@ -40,10 +28,8 @@ const PACKAGE = 'consul';
 describe('compat: the consul npm client', function () {
   this.timeout(20_000);
   let Consul: ConsulCtor;
-  let srv: { url: string; close: () => Promise<void> } | undefined;
+  let agent: AgentProcess | undefined;
   let consul: ConsulClient;
-  let ae: AntiEntropy;
-  let ttl: TtlChecks;
 
   before(async function () {
     try {
@@ -53,40 +39,12 @@ describe('compat: the consul npm client', function () {
       console.log('      skipped: the "consul" npm package is not installed (npm install --save-dev consul@2.0.1 to run this suite)');
       this.skip();
     }
-    const clock = new SystemClock();
-    const store = new StateStore();
-    const catalog = new CatalogEndpoint({ store, propose: new LocalApplier(store).propose, timers: clock, rng: () => Math.random() });
-    const state = LocalState.open({ logger: silentLogger() });
-    ttl = new TtlChecks(state, clock, silentLogger());
-    ttl.start();
-    ae = new AntiEntropy({
-      local: state,
-      catalog,
-      node: { name: 'compat', id: '99999999-2222-3333-4444-555555555555', address: '127.0.0.1', datacenter: 'dc1', taggedAddresses: {}, meta: {} },
-      clock,
-      rng: new SeededRng(11),
-      logger: silentLogger(),
-    });
-    ae.start();
-    const app = createHttpApp({
-      config: buildConfig({ dev: true, raw: { node_name: 'compat' } }),
-      nodeId: '99999999-2222-3333-4444-555555555555',
-      version: VERSION,
-      logger: silentLogger(),
-      status: { leader: () => '127.0.0.1:8300', peers: () => ['127.0.0.1:8300'] },
-      catalog,
-      local: { state, ttl },
-    });
-    srv = await serveApp(app);
-    const port = new URL(srv.url).port;
-    consul = new Consul({ host: '127.0.0.1', port });
+    agent = await startAgent({ name: 'compat', args: ['-server', '-bootstrap'] });
+    await eventually('the agent to lead', 10_000, async () => (await agent!.api<string>('/v1/status/leader')) !== '');
+    consul = new Consul({ host: '127.0.0.1', port: String(agent.http) });
   });
 
-  after(async () => {
-    ae?.stop();
-    ttl?.stop();
-    await srv?.close();
-  });
+  after(() => agent?.cleanup());
 
   const until = async (what: string, cond: () => Promise<boolean>): Promise<void> => {
     for (let i = 0; i < 100; i++) {

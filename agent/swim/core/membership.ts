@@ -47,6 +47,14 @@ export function memberInfo(m: Member): MemberInfo {
   };
 }
 
+/**
+ * Consul's numeric member status (`/v1/agent/members` `Status`): 1 alive, 3 left, 4 failed.
+ * A suspect member is still alive to Consul (Serf reports suspicion only as alive).
+ */
+export function consulStatusCode(status: MemberStatus): 1 | 3 | 4 {
+  return status === 'left' ? 3 : status === 'failed' ? 4 : 1;
+}
+
 /** True for members still taking part in the protocol (probed, counted in n). */
 export function isLive(status: MemberStatus): boolean {
   return status === 'alive' || status === 'suspect';

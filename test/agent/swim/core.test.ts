@@ -123,4 +123,28 @@ describe('swim core', () => {
     expect(core.takeOutputs()).to.deep.equal([]);
     expect(core.stats().droppedVersion).to.equal(1);
   });
+
+  it('buddy system: the probe of a suspect carries the suspicion to it', () => {
+    const core = new SwimCore({ name: 'a', addr: '10.0.0.1', port: 1, config: makeConfig('local'), rng: new SeededRng(3) });
+    for (const [n, host] of [['b', '10.0.0.2'], ['c', '10.0.0.3']] as const) {
+      core.handle(`${host}:1`, { v: 1, msgs: [{ t: MsgType.Alive, node: n, inc: 1, addr: host, port: 1, tags: {}, vsn: [1, 1, 1] }] });
+    }
+    core.handle('10.0.0.3:1', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 1, from: 'c' }] });
+    expect(core.member('b')?.status).to.equal('suspect');
+    // Drain the broadcast queue so the suspicion can only reach b through the buddy system.
+    for (let i = 0; i < 50 && core.stats().queuedBroadcasts > 0; i++) core.tick();
+    expect(core.stats().queuedBroadcasts).to.equal(0);
+    expect(core.member('b')?.status).to.equal('suspect');
+    core.takeOutputs();
+    let carried = false;
+    for (let i = 0; i < 60 && !carried; i++) {
+      core.tick();
+      for (const o of core.takeOutputs()) {
+        if (o.kind !== 'udp' || o.to !== '10.0.0.2:1') continue;
+        const ping = o.packet.msgs.find((m) => m.t === MsgType.Ping);
+        if (ping) carried = o.packet.msgs.some((m) => m.t === MsgType.Suspect && m.node === 'b');
+      }
+    }
+    expect(carried).to.equal(true);
+  });
 });

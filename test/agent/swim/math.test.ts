@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { clampScore, scaleByAwareness, Awareness } from '../../../agent/swim/core/awareness.js';
 import { retransmitLimit } from '../../../agent/swim/core/broadcast.js';
 import { makeConfig, msToTicks } from '../../../agent/swim/core/config.js';
+import { consulStatusCode } from '../../../agent/swim/core/membership.js';
 import { pushPullScale } from '../../../agent/swim/core/pushpull.js';
 import { expectedConfirmations, remainingSuspicionTime, Suspicion, suspicionTimeout } from '../../../agent/swim/core/suspicion.js';
 
@@ -121,5 +122,9 @@ describe('swim math', () => {
     expect(msToTicks(15, 10)).to.equal(2);
     expect(msToTicks(1, 10)).to.equal(1);
     expect(msToTicks(0, 10)).to.equal(0);
+  });
+
+  it('maps member status to Consul status codes', () => {
+    expect((['alive', 'suspect', 'left', 'failed'] as const).map(consulStatusCode)).to.deep.equal([1, 1, 3, 4]);
   });
 });

@@ -1,4 +1,5 @@
 import { SeededRng, type Rng } from '../../../agent/runtime/rng.js';
+import { decodePacket, encodePacket, MAX_FRAME_BYTES } from '../../../agent/swim/codec.js';
 import { makeConfig, type ProfileName, type SwimConfig } from '../../../agent/swim/core/config.js';
 import type { Packet } from '../../../agent/swim/core/messages.js';
 import { SwimCore, type SwimEvent } from '../../../agent/swim/core/swim.js';
@@ -18,6 +19,8 @@ export interface SimOptions {
   loss?: number;
   minDelay?: number;
   maxDelay?: number;
+  /** Round-trip every packet through the codec (slower; proves the core only emits encodable packets). */
+  codec?: boolean;
 }
 
 interface Delivery {
@@ -51,6 +54,9 @@ export class SwimSim {
   private readonly minDelay: number;
   private readonly maxDelay: number;
   delivered = 0;
+  /** Addresses whose inbound UDP is all lost (TCP still works). */
+  readonly udpBlackhole = new Set<string>();
+  private readonly codec: boolean;
 
   constructor(opts: SimOptions) {
     this.seed = opts.seed;
@@ -59,6 +65,7 @@ export class SwimSim {
     this.loss = opts.loss ?? 0;
     this.minDelay = opts.minDelay ?? 1;
     this.maxDelay = opts.maxDelay ?? 3;
+    this.codec = opts.codec ?? false;
     for (let i = 0; i < opts.n; i++) this.addNode(`node-${i}`);
   }
 
@@ -166,7 +173,13 @@ export class SwimSim {
   private send(src: SimNode, d: Delivery): void {
     const dst = this.byAddr.get(d.to);
     if (!dst || dst.group !== src.group) return;
+    if (d.kind === 'udp' && this.udpBlackhole.has(d.to)) return;
     if (d.kind === 'udp' && this.loss > 0 && this.rng.next() < this.loss) return;
+    if (this.codec) {
+      const r = decodePacket(encodePacket(d.packet), MAX_FRAME_BYTES);
+      if (!r.ok) throw new Error(`sim seed ${this.seed}: core emitted an undecodable packet: ${r.error}`);
+      d = { ...d, packet: r.packet };
+    }
     const at = this.now + this.minDelay + this.rng.int(this.maxDelay - this.minDelay + 1);
     let q = this.inflight.get(at);
     if (!q) this.inflight.set(at, (q = []));

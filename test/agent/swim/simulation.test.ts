@@ -58,9 +58,9 @@ describe('swim simulation', function () {
   });
 
   describe(`starved event loop (seed ${SEED + 1})`, () => {
-    it('a member that stalls for 3 s causes no failed verdict about healthy members', () => {
+    it('a member that stalls (4 × 3 s, then 15 s) causes no failed verdict about healthy members', () => {
       const seed = SEED + 1;
-      const sim = new SwimSim({ seed, n: 30, profile: 'lan', config: { tickMs: 20 }, loss: 0.01 });
+      const sim = new SwimSim({ seed, n: 30, profile: 'lan', config: { tickMs: 20 }, loss: 0.01, codec: true });
       joinAll(sim, 2);
       sim.run(60_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 25);
       expect(sim.unconverged(), `seed ${seed}: not converged before the stall`).to.deep.equal([]);
@@ -70,7 +70,11 @@ describe('swim simulation', function () {
         sim.starve(victim, 3000 / sim.config.tickMs);
         sim.run(8000 / sim.config.tickMs);
       }
-      sim.run(30_000 / sim.config.tickMs);
+      // One stall long enough for the others to declare the victim failed (that verdict is
+      // correct); it must come back by refuting, still without accusing anyone healthy.
+      sim.starve(victim, 15_000 / sim.config.tickMs);
+      sim.run(15_000 / sim.config.tickMs);
+      sim.run(60_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 25);
       const wrong: string[] = [];
       for (const n of sim.nodes) {
         for (const e of n.events) {
@@ -78,6 +82,8 @@ describe('swim simulation', function () {
         }
       }
       expect(wrong, `seed ${seed}: false failed verdicts`).to.deep.equal([]);
+      const victimFailedBy = sim.nodes.filter((n) => n.events.some((e) => e.event.type === 'member-failed' && e.event.member.name === victim.name));
+      expect(victimFailedBy.length, `seed ${seed}: the 15 s stall should have been noticed`).to.be.greaterThan(0);
       expect(sim.unconverged(), `seed ${seed}: cluster did not settle`).to.deep.equal([]);
       expect(victim.core.stats().refutations + victim.core.stats().awareness, `seed ${seed}: victim never noticed`).to.be.greaterThan(0);
     });
@@ -86,7 +92,7 @@ describe('swim simulation', function () {
   describe(`partition (seed ${SEED + 2})`, () => {
     it('two halves declare each other failed, then heal into one cluster via reconnect', () => {
       const seed = SEED + 2;
-      const sim = new SwimSim({ seed, n: 20, profile: 'local', config: { pushPullIntervalMs: 0 }, loss: 0.01 });
+      const sim = new SwimSim({ seed, n: 20, profile: 'local', loss: 0.01, codec: true });
       joinAll(sim, 2);
       sim.run(30_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 10);
       expect(sim.unconverged(), `seed ${seed}: not converged before the partition`).to.deep.equal([]);
@@ -100,4 +106,47 @@ describe('swim simulation', function () {
       expect(sim.unconverged(), `seed ${seed}: partition did not heal in ${sim.ticksToMs(healedIn)} ms`).to.deep.equal([]);
     });
   });
+
+  describe(`TCP fallback (seed ${SEED + 3})`, () => {
+    it('a member that receives no UDP at all is kept alive by TCP fallback pings', () => {
+      const seed = SEED + 3;
+      const sim = new SwimSim({ seed, n: 8, profile: 'local', codec: true });
+      joinAll(sim, 2);
+      sim.run(20_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 10);
+      expect(sim.unconverged(), `seed ${seed}: not converged`).to.deep.equal([]);
+      const deaf = sim.nodes[5]!;
+      sim.udpBlackhole.add(deaf.addr);
+      sim.run(20_000 / sim.config.tickMs);
+      const verdicts = sim.nodes.flatMap((n) => n.events.flatMap((e) => (e.event.type === 'member-failed' ? [`${n.name} -> ${e.event.member.name}`] : [])));
+      expect(verdicts, `seed ${seed}: false failures`).to.deep.equal([]);
+      expect(sim.nodes.every((n) => n.core.member(deaf.name)?.status !== 'failed'), `seed ${seed}`).to.equal(true);
+      const probeFailures = sim.nodes.reduce((a, n) => a + n.core.stats().probeFailures, 0);
+      expect(probeFailures, `seed ${seed}: probes of the deaf member should have succeeded over TCP`).to.equal(0);
+    });
+  });
+});
+
+describe('swim simulation: Lifeguard confirmations', function () {
+  this.timeout(60_000);
+  // Regression: a member already suspect by gossip used to be probed without counting our own
+  // failed probe as a confirmation, so suspicion ran to nearly its maximum (~30 s at n = 50).
+  for (const seed of [11, 12, 13]) {
+    it(`independent failed probes shorten suspicion (seed ${seed}): 50 members detect a kill near the minimum timeout`, () => {
+      const sim = new SwimSim({ seed, n: 50, profile: 'lan', config: { tickMs: 20 }, loss: 0.01, minDelay: 1, maxDelay: 3 });
+      for (const n of sim.nodes.slice(1)) sim.join(n, sim.nodes[0]!);
+      sim.run(120_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 25);
+      expect(sim.unconverged(), `seed ${seed}: did not converge`).to.deep.equal([]);
+      const victim = sim.nodes[1 + sim.rng.int(49)]!;
+      sim.kill(victim);
+      const t0 = sim.now;
+      const survivors = sim.running();
+      sim.run(120_000 / sim.config.tickMs, () => survivors.every((n) => n.core.member(victim.name)?.status === 'failed'), 5);
+      const cfg = sim.config;
+      const minMs = suspicionTimeout(cfg.suspicionMult, 50, cfg.probeIntervalMs);
+      const tookMs = sim.ticksToMs(sim.now - t0);
+      expect(survivors.filter((n) => n.core.member(victim.name)?.status !== 'failed'), `seed ${seed}`).to.have.length(0);
+      // Max suspicion is 6 × min (≈ 41 s here); with confirmations it must end well before 2 × min + 5 probes.
+      expect(tookMs, `seed ${seed}: detection took ${tookMs} ms (min suspicion ${minMs} ms)`).to.be.below(2 * minMs + 5 * cfg.probeIntervalMs);
+    });
+  }
 });
