@@ -14,6 +14,7 @@ import { registerServicesCommand } from './services.js';
 import { registerCatalogCommand } from './catalog.js';
 import { registerKvCommands } from './kv.js';
 import { registerLockCommand } from './lock.js';
+import { registerSnapshotCommands } from './snapshot.js';
 
 /** Builds the `herald` command tree. Output goes to `io`; nothing calls process.exit. */
 export function createProgram(io: CliIO, setExit: (code: number) => void): Command {
@@ -40,6 +41,7 @@ export function createProgram(io: CliIO, setExit: (code: number) => void): Comma
   registerCatalogCommand(program, io);
   registerKvCommands(program, io);
   registerLockCommand(program, io, setExit);
+  registerSnapshotCommands(program, io);
   program
     .command('version')
     .description('Print the Herald version')
