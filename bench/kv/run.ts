@@ -86,7 +86,10 @@ async function startServer(dir: string, name: string, join_: number | undefined)
     `-http-port=${http}`, `-serf-lan-port=${serf}`, `-server-port=${server}`, `-dns-port=${dns}`, `-config-file=${cfg}`, '-log-level=warn',
     ...(join_ !== undefined ? [`-retry-join=127.0.0.1:${join_}`, '-retry-interval=200ms'] : []),
   ];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  // HERALD_BENCH_PROF=<dir>: write a V8 CPU profile per server (on exit) for finding hot spots.
+  const prof = process.env['HERALD_BENCH_PROF'];
+  const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const proc = spawn(process.execPath, [...node, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   return { name, proc, http, serf };
 }
 
@@ -154,7 +157,13 @@ async function main(): Promise<void> {
     const bad = w32.non2xx + w1.non2xx + w128.non2xx + r32.non2xx;
     if (bad > 0) console.log(`WARNING: ${bad} non-2xx responses from herald`);
   } finally {
-    for (const s of servers) s.proc.kill('SIGKILL');
+    const sig = process.env['HERALD_BENCH_PROF'] ? 'SIGINT' : 'SIGKILL';
+    await Promise.all(servers.map((s) => new Promise<void>((r) => {
+      if (s.proc.exitCode !== null) return r();
+      const t = setTimeout(() => s.proc.kill('SIGKILL'), 10_000);
+      s.proc.once('exit', () => (clearTimeout(t), r()));
+      s.proc.kill(sig);
+    })));
     rmSync(dir, { recursive: true, force: true });
   }
 }
