@@ -77,13 +77,27 @@ interface Server {
   serf: number;
 }
 
+/** Starts a server; retries with fresh ports when one was taken in between (the machine is shared). */
 async function startServer(dir: string, name: string, join_: number | undefined): Promise<Server> {
-  const [http, serf, server, dns] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  for (let attempt = 1; ; attempt++) {
+    const s = await startServerOnce(dir, name, join_);
+    const up = await waitFor(`${name} HTTP`, 15_000, async () => {
+      if (s.proc.exitCode !== null) return false;
+      await fetch(`http://127.0.0.1:${s.http}/v1/agent/self`);
+      return true;
+    });
+    if (up) return s;
+    if (attempt >= 3) throw new Error(`bench: ${name} did not start`);
+  }
+}
+
+async function startServerOnce(dir: string, name: string, join_: number | undefined): Promise<Server> {
+  const [http, serf, server] = [await freePort(), await freePort(), await freePort()];
   const cfg = join(dir, `${name}.json`);
   writeFileSync(cfg, JSON.stringify({ gossip_lan: { profile: 'local' } }));
   const args = [
     MAIN, 'agent', '-server', '-bootstrap-expect=3', `-node=${name}`, `-data-dir=${join(dir, name)}`, '-bind=127.0.0.1', '-client=127.0.0.1',
-    `-http-port=${http}`, `-serf-lan-port=${serf}`, `-server-port=${server}`, `-dns-port=${dns}`, `-config-file=${cfg}`, '-log-level=warn',
+    `-http-port=${http}`, `-serf-lan-port=${serf}`, `-server-port=${server}`, '-dns-port=-1', `-config-file=${cfg}`, '-log-level=warn',
     ...(join_ !== undefined ? [`-retry-join=127.0.0.1:${join_}`, '-retry-interval=200ms'] : []),
   ];
   // HERALD_BENCH_PROF=<dir>: write a V8 CPU profile per server (on exit) for finding hot spots.
