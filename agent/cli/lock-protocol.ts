@@ -145,26 +145,27 @@ export class Contender {
 
   /**
    * Resolves when the lock or slot is lost (another session holds the key, our session is no
-   * longer a holder), or when `signal` aborts. Network errors are retried until `signal`.
+   * longer a holder), when the agent could not be asked `maxErrors` times in a row (like
+   * Consul's -monitor-retry: without answers the lock must be presumed lost), or when
+   * `signal` aborts.
    */
-  async monitor(signal: AbortSignal): Promise<'lost' | 'stopped'> {
+  async monitor(signal: AbortSignal, maxErrors = 3): Promise<'lost' | 'unreachable' | 'stopped'> {
     let index = 0;
+    let errors = 0;
     while (!signal.aborted) {
       try {
+        const { value, index: idx } = await this.get<Entry[]>(kvPath(this.lockKey), index, signal);
+        errors = 0;
         if (this.limit <= 1) {
-          const { value, index: idx } = await this.get<Entry[]>(kvPath(this.lockKey), index, signal);
           if (value?.[0]?.Session !== this.session) return 'lost';
-          index = idx;
-        } else {
-          const { value, index: idx } = await this.get<Entry[]>(kvPath(this.lockKey), index, signal);
-          const sem = decodeSemaphore(value?.[0], this.limit);
-          if (!sem.Holders[this.session]) return 'lost';
-          index = idx;
+        } else if (!decodeSemaphore(value?.[0], this.limit).Holders[this.session]) {
+          return 'lost';
         }
-      } catch (e) {
+        index = idx;
+      } catch {
         if (signal.aborted) break;
+        if (++errors >= maxErrors) return 'unreachable';
         await sleep(RETRY_MS, signal);
-        void e;
       }
     }
     return 'stopped';

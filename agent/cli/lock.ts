@@ -7,7 +7,8 @@
  *   it is destroyed on the way out, which also releases anything still held.
  * - The child runs in its own process group with HERALD_LOCK_HELD=true and
  *   CONSUL_LOCK_HELD=true; one argument runs through `sh -c`, several are executed directly.
- * - If the lock is lost (session invalidated, key taken), the child's group gets SIGTERM and,
+ * - If the lock is lost (session invalidated, key taken, or the agent did not answer
+ *   -monitor-retry + 1 consecutive checks), the child's group gets SIGTERM and,
  *   after {@link KILL_GRACE_MS}, SIGKILL; the command then exits 1.
  * - SIGINT/SIGTERM to `herald lock` stop the child the same way and release the lock.
  * - Exit code: 0 when the child ran (its failure ignored) unless -child-exit-code, which
@@ -31,6 +32,7 @@ interface LockOpts {
   childExitCode?: boolean;
   name?: string;
   lockDelay: string;
+  monitorRetry: string;
   verbose?: boolean;
 }
 
@@ -64,10 +66,12 @@ export function registerLockCommand(program: Command, io: CliIO, setExit: (code:
     .option('--child-exit-code', 'exit 2 when the child fails')
     .option('--name <name>', 'session name', 'Herald lock')
     .option('--lock-delay <duration>', 'session lock-delay (Herald extension)', '15s')
+    .option('--monitor-retry <n>', 'consecutive failed lock checks tolerated before the lock is presumed lost', '3')
     .option('--verbose', 'print progress to stderr')
     .action(async (prefix: string, command: string[], o: LockOpts, cmd: Command) => {
       const limit = Number(o.n);
       if (!Number.isInteger(limit) || limit < 1) throw new CliError(`Error! Invalid -n: "${o.n}" (must be a positive integer)`);
+      if (!/^\d+$/.test(o.monitorRetry)) throw new CliError(`Error! Invalid -monitor-retry: "${o.monitorRetry}"`);
       const timeoutMs = parseDuration(o.timeout);
       const base = clientFor(cmd, io);
       const c = new AgentClient(base.base, 60_000);
@@ -107,7 +111,10 @@ export function registerLockCommand(program: Command, io: CliIO, setExit: (code:
       try {
         const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
         const held = await contender.acquire(deadline, interrupted.signal);
-        if (!held) throw new CliError(interrupted.signal.aborted ? 'Lock acquisition interrupted' : 'Lock acquisition failed');
+        if (!held) {
+          await contender.release().catch(() => undefined);
+          throw new CliError(interrupted.signal.aborted ? 'Lock acquisition interrupted' : 'Lock acquisition failed');
+        }
         log(`Lock acquired on ${prefix}`);
         const env = { ...process.env, ...io.env, HERALD_LOCK_HELD: 'true', CONSUL_LOCK_HELD: 'true' };
         const child = command.length === 1 ? spawn('/bin/sh', ['-c', command[0]!], { env, stdio: 'inherit', detached: true }) : spawn(command[0]!, command.slice(1), { env, stdio: 'inherit', detached: true });
@@ -119,8 +126,9 @@ export function registerLockCommand(program: Command, io: CliIO, setExit: (code:
           child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1)));
         });
         interrupted.signal.addEventListener('abort', () => void stopChild(child));
-        const monitoring = contender.monitor(stop.signal).then((r) => {
+        const monitoring = contender.monitor(stop.signal, Number(o.monitorRetry) + 1).then((r) => {
           if (r === 'lost') onLost('key taken');
+          else if (r === 'unreachable') onLost('agent unreachable');
         });
         stop.signal.addEventListener('abort', () => void stopChild(child));
         const code = await exited;

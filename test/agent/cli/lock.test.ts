@@ -102,4 +102,22 @@ describe('cli: herald lock', function () {
     expect(r.err).to.match(/Lock lost/);
     expect(readFileSync(marker, 'utf8')).to.equal('started\n');
   });
+
+  it('presumes the lock lost and stops the child when the agent stops answering', async () => {
+    const other = await kvApi();
+    const marker = join(tmp.dir, 'unreachable.log');
+    const io = captureIO();
+    const running = runCli([`-http-addr=${other.srv.url}`, 'lock', '-monitor-retry=1', 'jobs/gone', `echo started > ${marker}; sleep 20; echo finished >> ${marker}`], io);
+    for (let i = 0; i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const e = (await other.json<Array<{ Session?: string }>>('GET', '/v1/kv/jobs/gone/.lock')).body;
+      if (Array.isArray(e) && e[0]?.Session) break;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    await other.close();
+    const code = await running;
+    expect(code).to.equal(1);
+    expect(io.err()).to.match(/Lock lost \(agent unreachable\)/);
+    expect(readFileSync(marker, 'utf8')).to.equal('started\n');
+  });
 });
