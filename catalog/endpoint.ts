@@ -219,6 +219,13 @@ export class CatalogEndpoint {
         return list(s.sessionList());
       case 'nodeSessions':
         return list(s.nodeSessions(q.node));
+      case 'txnRead':
+        try {
+          return s.txnRead(q.ops);
+        } catch (e) {
+          if (e instanceof StateError) throw new CatalogError('bad-request', e.message, { cause: e });
+          throw e;
+        }
       case 'snapshot':
         return { value: { data: s.snapshot(), index: s.lastIndex }, index: s.lastIndex, watch: [] };
       default:

@@ -5,6 +5,7 @@
  */
 import type {
   CatalogServiceView, CheckServiceNodeView, HealthCheckView, KVRow, NodeInfoView, NodeServicesView, NodeView, SessionRow,
+  TxnKVOp, TxnOutcome,
 } from './state/index.js';
 
 /** One catalog read, named by the state store method that serves it. */
@@ -24,7 +25,8 @@ export type CatalogQuery =
   | { op: 'sessionGet'; id: string }
   | { op: 'sessionList' }
   | { op: 'nodeSessions'; node: string }
-  | { op: 'snapshot' };
+  | { op: 'snapshot' }
+  | { op: 'txnRead'; ops: TxnKVOp[] };
 
 /** The whole state machine as `StateStore.snapshot()` encodes it, and the index it covers. */
 export interface StateSnapshotValue {
@@ -50,6 +52,7 @@ export interface CatalogQueryValues {
   sessionList: SessionRow[];
   nodeSessions: SessionRow[];
   snapshot: StateSnapshotValue;
+  txnRead: TxnOutcome;
 }
 
 export type CatalogQueryValue<Q extends CatalogQuery> = CatalogQueryValues[Q['op']];

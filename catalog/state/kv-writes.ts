@@ -206,6 +206,9 @@ function txnOp(tx: WriteTx, op: TxnKVOp, now: number | undefined, results: TxnRe
   }
 }
 
+/** Verbs that only read; a transaction of these alone is served as a read (no Raft entry). */
+export const TXN_READ_VERBS: ReadonlySet<string> = new Set(['get', 'get-tree', 'check-index', 'check-session', 'check-not-exists']);
+
 /**
  * Applies a transaction: every op runs (so every failing op is reported, each with its
  * OpIndex); if any failed, the whole transaction is rolled back and the value carries the

@@ -16,7 +16,8 @@
  *   change is visible to reads.
  */
 import { decodeCommand, CommandType, MAX_TXN_OPS, type Command } from './commands.js';
-import { applyKVS, applyTxn, keysUnder, type WriteOutcome } from './kv-writes.js';
+import { applyKVS, applyTxn, keysUnder, TXN_READ_VERBS, type TxnOutcome, type WriteOutcome } from './kv-writes.js';
+import type { TxnKVOp } from './commands.js';
 import { applySession, invalidateForNodes } from './session-writes.js';
 import type { SessionEvent } from './tx.js';
 import { SnapshotError, StateError, StateInvariantError } from './errors.js';
@@ -424,6 +425,21 @@ export class StateStore {
       if (value[value.length - 1] !== k) value.push(k);
     }
     return { value, index: this.kvIndex(prefix, rows), watch: [{ table: 'kvs', prefix }] };
+  }
+
+  /**
+   * A transaction of read verbs only (get, get-tree, check-*), answered from the current state
+   * without a Raft entry, like Consul's read-only transactions. Throws {@link StateError} for a
+   * write verb.
+   */
+  txnRead(ops: readonly TxnKVOp[]): ReadResult<TxnOutcome> {
+    const bad = ops.findIndex((op) => !TXN_READ_VERBS.has(op.Verb));
+    if (bad >= 0) throw new StateError(`operation ${bad}: "${ops[bad]!.Verb}" is not a read`);
+    const tx = new WriteTx(this.last, this.t);
+    const out = applyTxn(tx, { Ops: ops.map((KV) => ({ KV })) }, MAX_TXN_OPS);
+    tx.rollback();
+    if (!out.ok) throw new StateError(out.error);
+    return { value: out.value as TxnOutcome, index: this.maxIndex('kvs', 'tombstones'), watch: [{ table: 'kvs', prefix: '' }] };
   }
 
   /** `GET /v1/session/info/:id`: the session, or null. */

@@ -1,7 +1,8 @@
 /**
  * `PUT /v1/txn`: Consul's transaction endpoint, KV operations only. The body is a JSON array
  * of `{"KV": {Verb, Key, Value (base64), Flags, Index, Session}}`; more than
- * {@link MAX_TXN_OPS} operations is a 413. Answers 200 `{Results, Errors: null}` when every
+ * {@link MAX_TXN_OPS} operations is a 413. A transaction of read verbs only is served as a
+ * read (`?stale`/`?consistent` apply, X-Consul-Index is set) without a Raft entry. Answers 200 `{Results, Errors: null}` when every
  * op succeeded, 409 `{Results: null, Errors: [{OpIndex, What}]}` when it was rolled back.
  */
 import type { RouteModule } from '../app.js';
@@ -10,7 +11,11 @@ import { readJson } from '../body.js';
 import { BadRequestError, HttpError } from '../errors.js';
 import { dirEntryJson } from '../kv-views.js';
 import { commitValue, now, MAX_KV_SIZE } from './kv.js';
+import { readWithMeta } from '../read.js';
 import { CommandType, MAX_TXN_OPS, TXN_KV_VERBS, type TxnKVOp, type TxnKVVerb, type TxnOutcome } from '../../../catalog/state/index.js';
+
+/** Verbs that only read: a transaction of these alone is a read (consistency modes apply, no Raft entry). */
+const READ_VERBS: ReadonlySet<string> = new Set(['get', 'get-tree', 'check-index', 'check-session', 'check-not-exists']);
 
 /** Consul's txn body cap: the ops plus their values. */
 const MAX_TXN_BODY = MAX_TXN_OPS * MAX_KV_SIZE;
@@ -56,7 +61,10 @@ export const txnRoutes: RouteModule = (router, deps) => {
     if (!Array.isArray(body)) throw new BadRequestError('Failed to parse body: expected an array of operations');
     if (body.length > MAX_TXN_OPS) throw new HttpError(413, `Transaction contains too many operations (${body.length} > ${MAX_TXN_OPS})`);
     const ops = body.map((o, i) => ({ KV: decodeOp(o, i) }));
-    const out = (await commitValue(deps, { type: CommandType.Txn, req: { Ops: ops, Now: now(deps) } })) as TxnOutcome;
+    const readOnly = ops.every((o) => READ_VERBS.has(o.KV.Verb));
+    const out = readOnly
+      ? await readWithMeta(ctx, deps, { op: 'txnRead', ops: ops.map((o) => o.KV) })
+      : ((await commitValue(deps, { type: CommandType.Txn, req: { Ops: ops, Now: now(deps) } })) as TxnOutcome);
     if (out.Errors !== null && out.Errors.length > 0) {
       ctx.status = 409;
       sendJson(ctx, { Results: null, Errors: out.Errors });

@@ -141,6 +141,18 @@ describe('http: /v1/kv, /v1/session, /v1/txn', function () {
     expect(bad.body).to.deep.equal({ Results: null, Errors: [{ OpIndex: 1, What: 'key "txn/a" exists' }] });
     expect((await t.req('GET', '/v1/kv/txn/c')).status).to.equal(404);
     expect((await t.req('GET', '/v1/kv/txn/b')).status).to.equal(200);
+    // Read-only transactions are reads: no Raft entry, X-Consul-Index set, consistency modes.
+    const before = t.server.raft.appliedIndex;
+    const ro = await t.json<{ Results: Array<{ KV: Entry }> }>('PUT', '/v1/txn?consistent', [
+      { KV: { Verb: 'get', Key: 'txn/a' } },
+      { KV: { Verb: 'check-not-exists', Key: 'txn/zzz' } },
+    ]);
+    expect(ro.status).to.equal(200);
+    expect((ro.body as { Results: Array<{ KV: Entry }> }).Results.map((r) => r.KV.Value)).to.deep.equal([b64('1')]);
+    expect(Number(ro.headers.get('x-consul-index'))).to.be.at.least(1);
+    const roBad = await t.json('PUT', '/v1/txn?stale', [{ KV: { Verb: 'check-index', Key: 'txn/a', Index: 1 } }]);
+    expect(roBad.status).to.equal(409);
+    expect(t.server.raft.appliedIndex, 'no Raft entry for read-only transactions').to.equal(before);
     const many = Array.from({ length: 65 }, (_, i) => ({ KV: { Verb: 'set', Key: `m/${i}` } }));
     const tooMany = await t.json('PUT', '/v1/txn', many);
     expect(tooMany.status).to.equal(413);
