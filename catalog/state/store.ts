@@ -180,7 +180,10 @@ export class StateStore {
       else this.serviceIndex.delete(s);
       keys.push(watchKeyString({ table: 'service', name: s }));
     }
-    for (const k of tx.touchedKeys) keys.push(...kvWatchStrings(k));
+    if (tx.touchedKeys.size > 0) {
+      const lengths = [...this.watches.kvPrefixLengths()];
+      for (const k of tx.touchedKeys) keys.push(...kvWatchStrings(k, lengths));
+    }
     for (const ev of tx.sessionEvents) for (const l of this.sessionListeners) l(ev);
     this.watches.fire(keys);
   }

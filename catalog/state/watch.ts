@@ -23,10 +23,16 @@ export type WatchKey =
   | { table: 'kvs'; prefix: string }
   | { table: 'sessions' };
 
-/** Watch key strings a change to KV `key` fires: the key under every one of its prefixes. */
-export function kvWatchStrings(key: string): string[] {
+const KV_PREFIX = 'kvs\u0000';
+
+/**
+ * Watch key strings a change to KV `key` fires: the key under each of its prefixes whose
+ * length is in `lengths` (the prefix lengths somebody watches, see
+ * {@link WatchRegistry.kvPrefixLengths}), so a long key costs nothing when nobody watches.
+ */
+export function kvWatchStrings(key: string, lengths: Iterable<number>): string[] {
   const out: string[] = [];
-  for (let i = 0; i <= key.length; i++) out.push(`kvs\u0000${key.slice(0, i)}`);
+  for (const n of lengths) if (n <= key.length) out.push(`${KV_PREFIX}${key.slice(0, n)}`);
   return out;
 }
 
@@ -39,7 +45,7 @@ export function watchKeyString(k: WatchKey): string {
     case 'sessions':
       return k.table;
     case 'kvs':
-      return `kvs\u0000${k.prefix}`;
+      return `${KV_PREFIX}${k.prefix}`;
     case 'node':
     case 'service':
       return `${k.table}\u0000${nameKey(k.name)}`;
@@ -55,7 +61,22 @@ interface Watcher {
 /** Registry of one-shot watchers by key string. */
 export class WatchRegistry {
   private readonly byKey = new Map<string, Set<Watcher>>();
+  /** Prefix length → number of registered KV watch keys of that length. */
+  private readonly kvLens = new Map<number, number>();
   private active = 0;
+
+  /** The distinct lengths of watched KV prefixes. */
+  kvPrefixLengths(): IterableIterator<number> {
+    return this.kvLens.keys();
+  }
+
+  private countKv(key: string, d: 1 | -1): void {
+    if (!key.startsWith(KV_PREFIX)) return;
+    const n = key.length - KV_PREFIX.length;
+    const c = (this.kvLens.get(n) ?? 0) + d;
+    if (c <= 0) this.kvLens.delete(n);
+    else this.kvLens.set(n, c);
+  }
 
   /**
    * Calls `cb` once, synchronously at the end of the first apply (or restore) that changes
@@ -66,7 +87,10 @@ export class WatchRegistry {
     const w: Watcher = { cb, keys: [...new Set(keys.map(watchKeyString))], done: false };
     for (const k of w.keys) {
       let set = this.byKey.get(k);
-      if (set === undefined) this.byKey.set(k, (set = new Set()));
+      if (set === undefined) {
+        this.byKey.set(k, (set = new Set()));
+        this.countKv(k, 1);
+      }
       set.add(w);
     }
     this.active++;
@@ -114,7 +138,10 @@ export class WatchRegistry {
     for (const k of w.keys) {
       const set = this.byKey.get(k);
       if (set?.delete(w)) removed = true;
-      if (set !== undefined && set.size === 0) this.byKey.delete(k);
+      if (set !== undefined && set.size === 0) {
+        this.byKey.delete(k);
+        this.countKv(k, -1);
+      }
     }
     if (removed) this.active--;
     w.done = true;

@@ -133,6 +133,20 @@ describe('catalog/state KV', () => {
   });
 });
 
+describe('catalog/state KV watches', () => {
+  it('a very long key wakes exactly the watchers of its prefixes, without building every prefix', () => {
+    const h = new Harness();
+    const long = `big/${'x'.repeat(400_000)}`;
+    const fired: string[] = [];
+    for (const p of ['big/', 'big/xx', 'bigger', '', long, `${long}y`]) h.s.watch([{ table: 'kvs', prefix: p }], () => fired.push(p === long ? 'long' : p === `${long}y` ? 'longer' : p));
+    const t0 = performance.now();
+    h.kv('set', long, { value: 'v' });
+    expect(performance.now() - t0, 'a write of a 400 kB key').to.be.below(1000);
+    expect(fired.sort()).to.deep.equal(['', 'big/', 'big/xx', 'long']);
+    expect(h.s.watchCount).to.equal(2);
+  });
+});
+
 describe('catalog/state sessions and locks', () => {
   it('create needs the node and healthy checks; defaults like Consul', () => {
     const h = new Harness();
