@@ -27,6 +27,10 @@ import type { LocalState } from '../local/state.js';
 import type { TtlChecks } from '../checks/ttl.js';
 import type { Maintenance } from '../local/maintenance.js';
 import { CatalogError } from '../../catalog/errors.js';
+import { kvRoutes } from './routes/kv.js';
+import { sessionRoutes } from './routes/session.js';
+import { txnRoutes } from './routes/txn.js';
+import { snapshotRoutes } from './routes/snapshot.js';
 
 /** What the HTTP API reads from the running agent. Everything is injected; the app opens nothing. */
 export interface HttpDeps {
@@ -109,6 +113,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   maintenanceRoutes(router, deps);
   metricsRoutes(router, deps);
   monitorRoutes(router, deps);
+  for (const mod of [kvRoutes, sessionRoutes, txnRoutes, snapshotRoutes]) mod(router, deps);
 
   app.use(router.routes());
   app.use(async (ctx) => {

@@ -124,7 +124,7 @@ export function makeHandler(spec: HandlerSpec, clock: Clock, logger: Logger): Wa
 export function agentFetch(base: URL, waitMs = 5 * 60_000): WatchFetch {
   const client = new AgentClient(base, waitMs + waitMs / 16 + 30_000);
   return async (path, signal) => {
-    const r = await client.request('GET', path, undefined, signal);
+    const r = await client.request('GET', path, undefined, signal ? { signal } : {});
     const raw = r.headers['x-consul-index'];
     const index = Number(Array.isArray(raw) ? raw[0] : raw ?? 0);
     return { status: r.status, text: r.text, index: Number.isFinite(index) ? index : 0 };
