@@ -63,7 +63,9 @@ async function watchers(): Promise<void> {
     await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 30_000))]);
     const lat = wokeAt.map((t) => t - t0);
     console.log(`watchers: ${WATCHERS} blocked on web; woken by a change to another service: ${wokenByOther}`);
-    console.log(`watchers: woken by the change to web: ${woken - wokenByOther}/${WATCHERS}; latency p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))}`);
+    console.log(
+      `watchers: woken by the change to web: ${woken - wokenByOther}/${WATCHERS}; latency min ${ms(Math.min(...lat))}, p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))}`,
+    );
   } finally {
     a.cleanup();
   }
