@@ -15,6 +15,11 @@ import type { CatalogClient } from './http/catalog-client.js';
 import { LocalState } from './local/state.js';
 import { AntiEntropy } from './local/anti-entropy.js';
 import { TtlChecks } from './checks/ttl.js';
+import { AgentHealth } from './checks/agent-health.js';
+import { Telemetry } from './telemetry/registry.js';
+import { AgentWatches, selfFetch } from './watch/agent-watches.js';
+import type { LogHub } from './runtime/log-hub.js';
+import { catalogMetrics, dnsMetrics, gossipMetrics, raftMetrics, runtimeMetrics, timedPropose } from './telemetry/sources.js';
 import { CatalogEndpoint } from '../catalog/endpoint.js';
 import { encodeCommand, type ApplyResult } from '../catalog/state/index.js';
 import { ServerCatalogClient, RemoteCatalogClient, registerCatalogEndpoints } from './rpc/catalog.js';
@@ -26,11 +31,16 @@ import { ServerPool } from './rpc/pool.js';
 import { LocalClusterOps, RemoteClusterOps, registerServerEndpoints, Methods, type ClusterOps } from './rpc/endpoints.js';
 import { CatalogServer, type ServerInfo } from '../catalog/server.js';
 import type { MemberView } from '../catalog/reconcile.js';
+import { DnsServer, type DnsServerOptions } from '../dns/server.js';
+import { storeReader } from '../dns/catalog-reader.js';
 import { TcpTransport } from '../catalog/raft/transport.js';
 import { MemoryStorage } from '../catalog/raft/memory-storage.js';
 import { FileStorage } from '../catalog/raft/wal/index.js';
 import type { Message } from '../catalog/raft/core/messages.js';
 import type { MemberInfo } from './swim/core/membership.js';
+
+/** RPC method by which client agents have a server answer a DNS query. */
+const DNS_QUERY = 'DNS.Query';
 
 /** How long shutdown waits for HTTP requests in flight. */
 export const SHUTDOWN_DRAIN_MS = 5000;
@@ -44,6 +54,10 @@ export interface AgentOptions {
   rng?: Rng;
   /** Called when the agent cannot go on (retry_join exhausted, leave requested over HTTP). */
   onFatal?: (reason: string) => void;
+  /** The log fan-out `logger` writes into: `/v1/agent/monitor`, and the level a reload sets. */
+  logHub?: LogHub;
+  /** Re-reads the config files with the agent's flags (`herald reload`, SIGHUP). */
+  reloadConfig?: () => RuntimeConfig;
 }
 
 /** A listening address of one of the agent's interfaces. */
@@ -62,6 +76,8 @@ export class Agent {
   /** Time source for every timer the agent's parts run. */
   readonly clock: Clock;
   readonly rng: Rng;
+  /** Metrics of every part (`/v1/agent/metrics`); the DNS server counts into it too (docs/telemetry.md). */
+  readonly telemetry: Telemetry;
   /** Set by start(); the server port must be bound first so the tags can carry it. */
   gossip!: Gossip;
   events!: UserEventLog;
@@ -72,6 +88,8 @@ export class Agent {
   cluster!: ClusterOps;
   private mux: ServerPortMux | undefined;
   private rpcServer: RpcServer | undefined;
+  /** One per client address; on servers also the answerer of DNS queries forwarded by clients. */
+  private readonly dnsServers: DnsServer[] = [];
   private serverPort = 0;
   private readonly keyring;
   private serverSync: TimerHandle | undefined;
@@ -84,6 +102,11 @@ export class Agent {
   private local: LocalState | undefined;
   private ttl: TtlChecks | undefined;
   private antiEntropy: AntiEntropy | undefined;
+  /** Check runners, reaper, maintenance, config-file services/checks. */
+  private health: AgentHealth | undefined;
+  /** Watches from the config, run against this agent's HTTP API. */
+  private watches: AgentWatches | undefined;
+  private watchConfig: unknown[] = [];
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(private readonly opts: AgentOptions) {
@@ -91,6 +114,9 @@ export class Agent {
     this.log = opts.logger.child({ component: 'agent' });
     this.clock = opts.clock ?? new SystemClock();
     this.rng = opts.rng ?? randomRng();
+    this.telemetry = new Telemetry(() => this.clock.now());
+    dnsMetrics(this.telemetry, () => this.dnsServers);
+    runtimeMetrics(this.telemetry);
     this.nodeId = this.loadNodeId();
     const c = this.config;
     this.keyringFile = c.dataDir ? join(c.dataDir, 'serf', 'local.keyring') : undefined;
@@ -122,6 +148,7 @@ export class Agent {
       if (this.keyringFile && keyring) saveKeyring(this.keyringFile, keyring);
     });
     this.events = new UserEventLog(this.gossip, c.nodeName, this.clock);
+    gossipMetrics(this.telemetry, this.gossip);
     for (const ev of ['member-join', 'member-failed', 'member-leave', 'member-reap'] as const) {
       this.gossip.on(ev, (m) => {
         this.log.info({ member: m.name, addr: `${m.addr}:${m.port}` }, `${ev.replace('member-', 'member ')}: ${m.name}`);
@@ -165,6 +192,8 @@ export class Agent {
       peerHasState: (s) => this.rpcClient.call<boolean>(s.address, Methods.RaftHasState, {}, 2000),
     });
     this.server = server;
+    raftMetrics(this.telemetry, server);
+    catalogMetrics(this.telemetry, server.store);
     const rpc = new RpcServer(logger);
     this.rpcServer = rpc;
     const ops = new LocalClusterOps(server, this.rpcClient);
@@ -174,7 +203,7 @@ export class Agent {
     const rng = this.rng.fork();
     const endpoint = new CatalogEndpoint({
       store: server.store,
-      propose: async (cmd) => (await server.propose(encodeCommand(cmd))).result as ApplyResult,
+      propose: timedPropose(this.telemetry, async (cmd) => (await server.propose(encodeCommand(cmd))).result as ApplyResult),
       timers: this.clock,
       rng: () => rng.next(),
       status: () => ({ knownLeader: server.raft.leader !== '', lastContactMs: server.lastContactMs() }),
@@ -182,6 +211,14 @@ export class Agent {
     const catalog = new ServerCatalogClient(server, endpoint, this.rpcClient);
     registerCatalogEndpoints(rpc, catalog);
     this.catalog = catalog;
+    // Answers DNS for this server's listeners and for client agents (forwarded raw over RPC).
+    const dnsAnswerer = new DnsServer({ ...this.dnsOptions(), reader: storeReader(server.store) });
+    this.dnsServers.push(dnsAnswerer);
+    rpc.register(DNS_QUERY, async (args) => {
+      const a = args as { msg: Uint8Array; transport: 'udp' | 'tcp' };
+      const out = await dnsAnswerer.handle(Buffer.from(a.msg), a.transport === 'tcp' ? 'tcp' : 'udp');
+      return out === null ? null : new Uint8Array(out);
+    });
     await server.start();
     this.log.info(`server port (RPC and Raft) listening on ${this.serverAddress()}`);
   }
@@ -198,7 +235,10 @@ export class Agent {
     this.pool.update(servers.filter((s) => s.status === 'alive' || s.status === 'suspect').map((s) => ({ name: s.name, address: s.address })));
     this.server?.updateServers(servers);
     this.server?.updateMembers(
-      this.gossip.members().map((m) => ({ name: m.name, id: m.tags['id'] ?? '', addr: m.addr, status: m.status as MemberView['status'] })),
+      this.gossip.members().map((m) => {
+        const port = m.tags['role'] === 'consul' && m.tags['dc'] === c.datacenter ? Number(m.tags['port']) : NaN;
+        return { name: m.name, id: m.tags['id'] ?? '', addr: m.addr, status: m.status as MemberView['status'], ...(port > 0 ? { serverPort: port } : {}) };
+      }),
     );
   }
 
@@ -226,6 +266,10 @@ export class Agent {
       this.syncServers();
       this.serverSync = this.clock.setInterval(() => this.syncServers(), 5000);
       if (c.ports.http >= 0) await this.startHttp();
+      if (c.ports.dns >= 0) await this.startDns();
+      this.watches = new AgentWatches({ clock: this.clock, logger: this.opts.logger, fetch: selfFetch(this.httpAddresses()) });
+      await this.watches.start(AgentWatches.parseAll(c.watches));
+      this.watchConfig = c.watches;
     } catch (e) {
       await this.shutdown();
       throw e;
@@ -243,6 +287,61 @@ export class Agent {
     if (c.retryJoin.length) this.retryJoin(1);
   }
 
+  /** DNS interface options from `domain`, `alt_domain`, `recursors` and `dns_config`. */
+  private dnsOptions(): DnsServerOptions {
+    const c = this.config;
+    const d = c.dns;
+    const rng = this.rng.fork();
+    return {
+      domain: c.domain.replace(/\.$/, ''),
+      ...(c.altDomain ? { altDomain: c.altDomain.replace(/\.$/, '') } : {}),
+      datacenter: c.datacenter,
+      nodeTtlMs: d.nodeTtlMs,
+      serviceTtlMs: d.serviceTtlMs,
+      udpAnswerLimit: d.udpAnswerLimit,
+      aRecordLimit: d.aRecordLimit,
+      onlyPassing: d.onlyPassing,
+      enableTruncate: d.enableTruncate,
+      recursors: c.recursors,
+      recursorTimeoutMs: d.recursorTimeoutMs,
+      recursorStrategy: d.recursorStrategy,
+      soa: { refresh: d.soa.refresh, retry: d.soa.retry, expire: d.soa.expire, minTtl: d.soa.minTtl },
+      allowStale: d.allowStale,
+      maxStaleMs: d.maxStaleMs,
+      random: () => rng.next(),
+      logger: this.opts.logger,
+    };
+  }
+
+  /**
+   * DNS on every client address: servers answer from their own catalog replica (a stale read,
+   * Consul's `allow_stale` default); client agents pass each query to a server over RPC.
+   */
+  private async startDns(): Promise<void> {
+    const c = this.config;
+    for (const host of c.clientAddrs) {
+      const base = { ...this.dnsOptions(), host, port: c.ports.dns };
+      const dns = this.server
+        ? new DnsServer({ ...base, reader: storeReader(this.server.store) })
+        : new DnsServer({
+            ...base,
+            upstream: async (msg, transport) => {
+              const out = await this.pool.call<Uint8Array | null>(DNS_QUERY, { msg: new Uint8Array(msg), transport }, 5000);
+              return out === null ? null : Buffer.from(out);
+            },
+          });
+      await dns.start().catch((e: NodeJS.ErrnoException) => {
+        throw new Error(
+          e.code === 'EADDRINUSE' ? `agent: DNS port ${c.ports.dns} on ${host} is already in use (set -dns-port or ports.dns)` : `agent: cannot start DNS on ${fmtAddr(host, c.ports.dns)}: ${e.message}`,
+          { cause: e },
+        );
+      });
+      this.dnsServers.push(dns);
+      const a = dns.address();
+      this.log.info({ address: a.host, port: a.port }, `DNS listening on ${fmtAddr(a.host, a.port)} (UDP and TCP)`);
+    }
+  }
+
   private async startHttp(): Promise<void> {
     const c = this.config;
     const app = createHttpApp({
@@ -257,6 +356,10 @@ export class Agent {
       cluster: this.cluster,
       catalog: this.catalog,
       local: this.local && this.ttl ? { state: this.local, ttl: this.ttl } : undefined,
+      maintenance: this.health?.maintenance,
+      telemetry: this.telemetry,
+      logHub: this.opts.logHub,
+      reload: this.opts.reloadConfig ? () => this.reload() : undefined,
       gossip: this.gossip,
       events: this.events,
       clock: this.clock,
@@ -311,6 +414,13 @@ export class Agent {
     this.local = LocalState.open({ dataDir: c.dataDir ? join(c.dataDir, 'local') : undefined, logger: this.log });
     this.ttl = new TtlChecks(this.local, this.clock, this.log);
     this.ttl.start();
+    const telemetry = this.telemetry;
+    this.health = new AgentHealth({
+      local: this.local, config: c, clock: this.clock, rng: this.rng.fork(), logger: this.opts.logger, catalog,
+      ...(c.dataDir ? { sourcesFile: join(c.dataDir, 'local', 'config-sources.json') } : {}),
+      onResult: (type, r) => telemetry.counter('consul.checks.run', { type, status: r.status }),
+    });
+    this.health.start();
     this.antiEntropy = new AntiEntropy({
       local: this.local,
       catalog,
@@ -326,8 +436,25 @@ export class Agent {
       rng: this.rng.fork(),
       logger: this.log,
       clusterSize: () => this.gossip?.members().filter((m) => m.status === 'alive').length ?? 1,
+      checkUpdateIntervalMs: c.checkUpdateIntervalMs,
     });
     this.antiEntropy.start();
+  }
+
+  /**
+   * Re-reads the config files and applies what can change at run time: services and checks
+   * from files (added, changed, removed; those registered over HTTP stay), watches, and the
+   * log level. Everything is validated first; a bad config rejects and changes nothing.
+   */
+  async reload(): Promise<void> {
+    if (!this.opts.reloadConfig) throw new Error('agent: reload is not available (no config source)');
+    const next = this.opts.reloadConfig();
+    const watches = AgentWatches.parseAll(next.watches);
+    this.health?.reload(next);
+    this.opts.logHub?.setLevel(next.logLevel);
+    if (this.watches && JSON.stringify(next.watches) !== JSON.stringify(this.watchConfig)) await this.watches.start(watches);
+    this.watchConfig = next.watches;
+    this.log.info({ sources: next.sources }, 'configuration reloaded');
   }
 
   /** Addresses the HTTP API is bound to (with the real port when 0 was asked for). */
@@ -348,6 +475,8 @@ export class Agent {
     this.antiEntropy?.stop();
     this.ttl?.stop();
     this.pool.close();
+    await this.health?.stop();
+    await this.watches?.stop();
     if (opts.leave && wasRunning && this.server?.isLeader && this.server.raft.conf.voters.length > 1) {
       await this.server.transferLeader().then(
         (to) => this.log.info(`handed Raft leadership to ${to} before leaving`),
@@ -358,7 +487,9 @@ export class Agent {
       this.log.info('leaving the cluster');
       await this.gossip.leave(LEAVE_TIMEOUT_MS).catch((e: Error) => this.log.warn(`leave failed: ${e.message}`));
     }
+    this.opts.logHub?.closeAll();
     await Promise.all(this.httpServers.map((s) => this.drain(s)));
+    await Promise.all(this.dnsServers.map((d) => d.stop().catch(() => undefined)));
     this.httpServers.length = 0;
     await this.gossip?.shutdown();
     this.rpcServer?.close();

@@ -207,6 +207,27 @@ export class CatalogEndpoint {
           if (e instanceof StateError) throw new CatalogError('bad-request', `Invalid check state "${q.state}"`, { cause: e });
           throw e;
         }
+      case 'kvGet':
+        return s.kvGet(q.key);
+      case 'kvList':
+        return list(s.kvList(q.prefix));
+      case 'kvKeys':
+        return s.kvKeys(q.prefix, q.separator ?? '');
+      case 'sessionGet':
+        return s.sessionGet(q.id);
+      case 'sessionList':
+        return list(s.sessionList());
+      case 'nodeSessions':
+        return list(s.nodeSessions(q.node));
+      case 'txnRead':
+        try {
+          return s.txnRead(q.ops);
+        } catch (e) {
+          if (e instanceof StateError) throw new CatalogError('bad-request', e.message, { cause: e });
+          throw e;
+        }
+      case 'snapshot':
+        return { value: { data: s.snapshot(), index: s.lastIndex }, index: s.lastIndex, watch: [] };
       default:
         throw new CatalogError('bad-request', `catalog: unknown read "${(q as { op: unknown }).op}"`);
     }

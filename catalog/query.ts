@@ -4,7 +4,8 @@
  * with msgpack and come back unchanged.
  */
 import type {
-  CatalogServiceView, CheckServiceNodeView, HealthCheckView, NodeInfoView, NodeServicesView, NodeView,
+  CatalogServiceView, CheckServiceNodeView, HealthCheckView, KVRow, NodeInfoView, NodeServicesView, NodeView, SessionRow,
+  TxnKVOp, TxnOutcome,
 } from './state/index.js';
 
 /** One catalog read, named by the state store method that serves it. */
@@ -17,7 +18,21 @@ export type CatalogQuery =
   | { op: 'checkServiceNodes'; service: string; tags?: string[]; passingOnly?: boolean }
   | { op: 'nodeChecks'; node: string }
   | { op: 'serviceChecks'; service: string }
-  | { op: 'checksInState'; state: string };
+  | { op: 'checksInState'; state: string }
+  | { op: 'kvGet'; key: string }
+  | { op: 'kvList'; prefix: string }
+  | { op: 'kvKeys'; prefix: string; separator?: string }
+  | { op: 'sessionGet'; id: string }
+  | { op: 'sessionList' }
+  | { op: 'nodeSessions'; node: string }
+  | { op: 'snapshot' }
+  | { op: 'txnRead'; ops: TxnKVOp[] };
+
+/** The whole state machine as `StateStore.snapshot()` encodes it, and the index it covers. */
+export interface StateSnapshotValue {
+  data: Uint8Array;
+  index: number;
+}
 
 /** The value each query answers with (the Consul JSON body of the matching endpoint). */
 export interface CatalogQueryValues {
@@ -30,6 +45,14 @@ export interface CatalogQueryValues {
   nodeChecks: HealthCheckView[];
   serviceChecks: HealthCheckView[];
   checksInState: HealthCheckView[];
+  kvGet: KVRow | null;
+  kvList: KVRow[];
+  kvKeys: string[];
+  sessionGet: SessionRow | null;
+  sessionList: SessionRow[];
+  nodeSessions: SessionRow[];
+  snapshot: StateSnapshotValue;
+  txnRead: TxnOutcome;
 }
 
 export type CatalogQueryValue<Q extends CatalogQuery> = CatalogQueryValues[Q['op']];

@@ -19,8 +19,9 @@ import { RaftNode, type RaftNodeChange, type StateMachine } from './raft/node.js
 import type { Message } from './raft/core/messages.js';
 import { NotLeaderError } from './raft/core/errors.js';
 import { ConfChangeType, type ConfState, type Entry, type RaftStorage, type RaftTransport } from './raft/types.js';
-import { StateStore, encodeCommand } from './state/index.js';
+import { StateStore, encodeCommand, type ApplyResult } from './state/index.js';
 import { reconcileCommands, type MemberView } from './reconcile.js';
+import { LeaderKVDuties } from './sessions.js';
 
 /** A server as gossip sees it. */
 export interface ServerInfo {
@@ -129,6 +130,8 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
   private reconcilingMembers = false;
   private membersDirty = false;
   private stopped = false;
+  /** Session TTL timers and tombstone reaping; runs while this server is leader. */
+  readonly kvDuties: LeaderKVDuties;
 
   constructor(private readonly opts: CatalogServerOptions) {
     super();
@@ -152,6 +155,13 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
         void this.reconcileMembers();
       }
     });
+    this.kvDuties = new LeaderKVDuties({
+      store: this.store,
+      clock: opts.clock,
+      logger: opts.logger,
+      propose: async (cmd) => (await this.propose(encodeCommand(cmd))).result as ApplyResult,
+    });
+    this.raft.on('change', (c: RaftNodeChange) => (c.role === 'leader' && !this.stopped ? this.kvDuties.start() : this.kvDuties.stop()));
     this.raft.on('error', (err: Error) => this.log.error({ err }, 'raft: fatal error'));
   }
 
@@ -204,6 +214,7 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.kvDuties.stop();
     this.opts.clock.clearInterval(this.timer);
     this.opts.clock.clearInterval(this.memberTimer);
     await this.raft.stop();

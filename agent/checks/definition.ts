@@ -43,7 +43,7 @@ for (const f of [
   'HTTP', 'Method', 'Header', 'Body', 'TLSSkipVerify', 'TLSServerName', 'DisableRedirects',
   'TCP', 'GRPC', 'GRPCUseTLS', 'Args', 'ScriptArgs', 'AliasNode', 'AliasService',
   'TTL', 'Interval', 'Timeout', 'SuccessBeforePassing', 'FailuresBeforeWarning', 'FailuresBeforeCritical',
-  'DeregisterCriticalServiceAfter', 'OutputMaxSize',
+  'DeregisterCriticalServiceAfter', 'OutputMaxSize', 'Type',
   // Recognized only to be refused with a clear message.
   'Script', 'Shell', 'DockerContainerID', 'H2PING', 'H2PingUseTLS', 'UDP', 'OSService',
 ]) {
@@ -57,6 +57,12 @@ const UNSUPPORTED: Record<string, string> = {
   H2PING: 'H2PING: H2 ping checks are not supported',
   UDP: 'UDP: UDP checks are not supported',
   OSService: 'OSService: OS service checks are not supported',
+};
+
+/** Consul's check types; the ones without a runner here are refused above by their field. */
+const KNOWN_TYPES = ['ttl', 'http', 'tcp', 'udp', 'script', 'docker', 'grpc', 'h2ping', 'alias', 'os_service'];
+const KIND_OF_FIELD: Record<string, string> = {
+  HTTP: 'http', TCP: 'tcp', GRPC: 'grpc', Args: 'script', ScriptArgs: 'script', AliasNode: 'alias', AliasService: 'alias', TTL: 'ttl',
 };
 
 function normalizeKey(k: string): string {
@@ -121,7 +127,14 @@ function parse(raw: unknown, opts: ParseCheckOptions): ParsedCheck {
   if (present.length > 1 && !isAliasPair) fail(`"${present[0]}" and "${present[1]}" cannot both be set`);
   const kindField = present[0];
   if (kindField === undefined) {
+    if (isSet(v.TTL)) fail('TTL must be > 0 for TTL checks');
     fail('one of HTTP, TCP, GRPC, Args, AliasNode/AliasService or TTL is required');
+  }
+  const typeRaw = optString(v, 'Type');
+  if (typeRaw !== '') {
+    const t = typeRaw.toLowerCase();
+    if (!KNOWN_TYPES.includes(t)) fail(`Type: unknown check type "${typeRaw}"`);
+    if (t !== KIND_OF_FIELD[kindField]) fail(`Type: "${typeRaw}" does not match the fields given (${kindField})`);
   }
 
   const warnings: string[] = [];

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Agent } from '../agent.js';
 import { buildConfig, type FlagConfig, type RuntimeConfig } from '../config/config.js';
 import type { RawConfig } from '../config/schema.js';
-import { createLogger } from '../runtime/logger.js';
+import { LogHub } from '../runtime/log-hub.js';
 import { boolArg, collect, intArg } from './options.js';
 import type { CliIO } from './io.js';
 
@@ -125,7 +125,7 @@ export function registerAgentCommand(program: Command, io: CliIO, setExit: (code
     .option('--enable-local-script-checks [bool]', 'allow script checks from config files', boolArg)
     .action(async (flags: AgentFlags) => {
       const config = buildConfig(agentFlagsToConfig(flags));
-      setExit(await runAgent(config, io));
+      setExit(await runAgent(config, io, () => buildConfig(agentFlagsToConfig(flags))));
     });
 }
 
@@ -133,12 +133,15 @@ export function registerAgentCommand(program: Command, io: CliIO, setExit: (code
  * Runs an agent until SIGINT/SIGTERM. The first signal shuts down cleanly (with a graceful
  * leave when configured); a second one exits at once. Resolves with the exit code.
  */
-export async function runAgent(config: RuntimeConfig, io: CliIO): Promise<number> {
-  const logger = createLogger({ level: config.logLevel, json: config.logJson, destination: io.stdout });
+export async function runAgent(config: RuntimeConfig, io: CliIO, reloadConfig?: () => RuntimeConfig): Promise<number> {
+  const logHub = new LogHub({ level: config.logLevel, json: config.logJson ?? !io.stdout.isTTY, destination: io.stdout });
+  const logger = logHub.logger();
   let finish: (code: number) => void = () => undefined;
   const agent = new Agent({
     config,
     logger,
+    logHub,
+    ...(reloadConfig ? { reloadConfig } : {}),
     onFatal: (reason) => {
       // A requested leave ends the process normally; anything else is a failure.
       const code = reason === 'left the cluster' ? 0 : 1;
@@ -146,8 +149,14 @@ export async function runAgent(config: RuntimeConfig, io: CliIO): Promise<number
     },
   });
   await agent.start();
+  const onHup = (): void => {
+    logger.info('caught SIGHUP: reloading configuration');
+    agent.reload().catch((err: Error) => logger.error(`reload failed: ${err.message}`));
+  };
+  if (reloadConfig) process.on('SIGHUP', onHup);
   return new Promise<number>((resolve) => {
     finish = (code) => {
+      process.off('SIGHUP', onHup);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       resolve(code);
@@ -163,6 +172,7 @@ export async function runAgent(config: RuntimeConfig, io: CliIO): Promise<number
       logger.info(`caught ${sig}: shutting down${leave ? ' (graceful leave)' : ''}; send it again to exit at once`);
       agent.shutdown({ leave }).then(
         () => {
+          process.off('SIGHUP', onHup);
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
           resolve(0);

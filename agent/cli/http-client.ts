@@ -51,7 +51,13 @@ export class AgentClient {
    * One request over node:http (not fetch: fetch refuses some ports outright). Network
    * failures become a CliError naming the agent's address and the system error code.
    */
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string; headers: IncomingHttpHeaders }> {
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<{ status: number; text: string; bytes: Buffer; headers: IncomingHttpHeaders }> {
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const url = new URL(path, this.base);
     const payload =
       body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
@@ -60,13 +66,16 @@ export class AgentClient {
       const headers: Record<string, string | number> = {};
       // Without an explicit length Node sends no body framing for DELETE, and the body is lost.
       if (payload !== undefined) headers['Content-Length'] = Buffer.byteLength(payload);
-      const req = send(url, { method, timeout: this.timeoutMs, headers }, (res) => {
+      const req = send(url, { method, timeout: timeoutMs, headers, signal: opts.signal }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+        res.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, text: bytes.toString('utf8'), bytes, headers: res.headers });
+        });
         res.on('error', (e) => reject(this.networkError(e)));
       });
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
       req.on('error', (e) => reject(this.networkError(e)));
       req.end(payload);
     });

@@ -3,6 +3,8 @@ export interface CliIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** Where `-` reads from (`kv put key -`); process.stdin when absent. */
+  stdin?: NodeJS.ReadableStream;
 }
 
 /** A failure the CLI reports as one line on stderr with a non-zero exit code. */

@@ -12,6 +12,12 @@ import { registerEventCommand } from './event.js';
 import { registerOperatorCommands } from './operator.js';
 import { registerServicesCommand } from './services.js';
 import { registerCatalogCommand } from './catalog.js';
+import { registerMaintCommand } from './maint.js';
+import { registerWatchCommand } from './watch.js';
+import { registerMonitorCommand, registerReloadCommand } from './monitor.js';
+import { registerKvCommands } from './kv.js';
+import { registerLockCommand } from './lock.js';
+import { registerSnapshotCommands } from './snapshot.js';
 
 /** Builds the `herald` command tree. Output goes to `io`; nothing calls process.exit. */
 export function createProgram(io: CliIO, setExit: (code: number) => void): Command {
@@ -36,6 +42,13 @@ export function createProgram(io: CliIO, setExit: (code: number) => void): Comma
   registerOperatorCommands(program, io);
   registerServicesCommand(program, io);
   registerCatalogCommand(program, io);
+  registerMaintCommand(program, io);
+  registerWatchCommand(program, io);
+  registerMonitorCommand(program, io);
+  registerReloadCommand(program, io);
+  registerKvCommands(program, io);
+  registerLockCommand(program, io, setExit);
+  registerSnapshotCommands(program, io);
   program
     .command('version')
     .description('Print the Herald version')

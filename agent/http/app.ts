@@ -17,9 +17,20 @@ import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
 import type { CatalogClient } from './catalog-client.js';
 import { agentLocalRoutes } from './routes/agent-local.js';
+import { maintenanceRoutes } from './routes/maintenance.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { monitorRoutes } from './routes/monitor.js';
+import type { LogHub } from '../runtime/log-hub.js';
+import { httpMetrics } from '../telemetry/sources.js';
+import type { Telemetry } from '../telemetry/registry.js';
 import type { LocalState } from '../local/state.js';
 import type { TtlChecks } from '../checks/ttl.js';
+import type { Maintenance } from '../local/maintenance.js';
 import { CatalogError } from '../../catalog/errors.js';
+import { kvRoutes } from './routes/kv.js';
+import { sessionRoutes } from './routes/session.js';
+import { txnRoutes } from './routes/txn.js';
+import { snapshotRoutes } from './routes/snapshot.js';
 
 /** What the HTTP API reads from the running agent. Everything is injected; the app opens nothing. */
 export interface HttpDeps {
@@ -47,6 +58,14 @@ export interface HttpDeps {
   catalog?: CatalogClient;
   /** This agent's own services and checks; without it the agent service/check routes answer 500. */
   local?: { state: LocalState; ttl: TtlChecks };
+  /** Maintenance mode (`/v1/agent/maintenance`, `/v1/agent/service/maintenance/:id`). */
+  maintenance?: Maintenance | undefined;
+  /** Metrics registry: `/v1/agent/metrics`, and every request is sampled into it. */
+  telemetry?: Telemetry | undefined;
+  /** Log fan-out for `/v1/agent/monitor`. */
+  logHub?: LogHub | undefined;
+  /** `PUT /v1/agent/reload`: re-read config files and apply them; rejects with the reason. */
+  reload?: (() => Promise<void>) | undefined;
 }
 
 /** Shape every route module follows: it adds its routes to the shared router. */
@@ -62,6 +81,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   const log = deps.logger.child({ component: 'http' });
   const router = new Router();
 
+  if (deps.telemetry) app.use(httpMetrics(deps.telemetry));
   app.use(async (ctx, next) => {
     try {
       await next();
@@ -90,6 +110,10 @@ export function createHttpApp(deps: HttpDeps): Koa {
   });
 
   for (const mod of [agentRoutes, agentLocalRoutes, statusRoutes, memberRoutes, eventRoutes, operatorRoutes, catalogRoutes, healthRoutes]) mod(router, deps);
+  maintenanceRoutes(router, deps);
+  metricsRoutes(router, deps);
+  monitorRoutes(router, deps);
+  for (const mod of [kvRoutes, sessionRoutes, txnRoutes, snapshotRoutes]) mod(router, deps);
 
   app.use(router.routes());
   app.use(async (ctx) => {

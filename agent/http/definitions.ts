@@ -8,7 +8,8 @@
 import { formatDuration } from '../config/duration.js';
 import { decode, S, type Spec } from './decode.js';
 import { BadRequestError } from './errors.js';
-import { LOCAL_CHECK_STATUSES, type CheckKind, type LocalCheck, type LocalCheckStatus, type LocalService } from '../local/types.js';
+import type { LocalCheck, LocalService } from '../local/types.js';
+import { parseCheckDefinition as parseCheckSpec } from '../checks/definition.js';
 import type { ServiceAddress, StringMap, Weights } from '../../catalog/state/index.js';
 
 const CHECK_FIELDS: Record<string, Spec> = {
@@ -87,76 +88,38 @@ function checkMeta(meta: StringMap, field: string): void {
 
 type RawCheck = Partial<{
   CheckID: string; Name: string; Notes: string; Status: string; ServiceID: string; Type: string;
-  TTL: number; Interval: number; Timeout: number; DeregisterCriticalServiceAfter: number;
-  HTTP: string; TCP: string; UDP: string; GRPC: string; H2PING: string; ScriptArgs: string[];
-  DockerContainerID: string; Shell: string; AliasNode: string; AliasService: string;
 }> & Record<string, unknown>;
 
 const DURATION_FIELDS = new Set(['TTL', 'Interval', 'Timeout', 'DeregisterCriticalServiceAfter']);
 
-/** The kind of a check, from the fields it sets; a 400 when none or a conflicting set is given. */
-function checkKind(c: RawCheck, field: string): CheckKind {
-  const where = field ? `${field.slice(0, -1)}: ` : '';
-  const kinds: CheckKind[] = [];
-  if (c.DockerContainerID) kinds.push('docker');
-  else if (c.ScriptArgs && c.ScriptArgs.length > 0) kinds.push('script');
-  if (c.HTTP) kinds.push('http');
-  if (c.TCP) kinds.push('tcp');
-  if (c.UDP) kinds.push('udp');
-  if (c.GRPC) kinds.push('grpc');
-  if (c.H2PING) kinds.push('h2ping');
-  if (c.AliasNode || c.AliasService) kinds.push('alias');
-  if (c.TTL !== undefined) kinds.push('ttl');
-  if (c.Type !== undefined && c.Type !== '') {
-    const t = c.Type.toLowerCase();
-    if (!['ttl', 'http', 'tcp', 'udp', 'script', 'docker', 'grpc', 'h2ping', 'alias'].includes(t)) {
-      throw new BadRequestError(`Invalid check: ${field}Type: unknown check type "${c.Type}"`);
-    }
-    if (kinds.length === 0 || kinds[0] !== t || kinds.length > 1) {
-      throw new BadRequestError(`Invalid check: ${field}Type "${c.Type}" does not match the fields given (${kinds.join(', ') || 'none'})`);
-    }
-  }
-  if (kinds.length === 0) {
-    throw new BadRequestError(`Invalid check: ${where}one of Args, HTTP, TCP, UDP, GRPC, H2PING, DockerContainerID, AliasNode/AliasService or TTL must be specified`);
-  }
-  if (kinds.length > 1) throw new BadRequestError(`Invalid check: ${where}only one check kind may be given, got ${kinds.join(', ')}`);
-  const kind = kinds[0]!;
-  if (kind === 'ttl') {
-    if (!(c.TTL! > 0)) throw new BadRequestError(`Invalid check: ${field}TTL must be > 0 for TTL checks`);
-    if (c.Interval !== undefined && c.Interval > 0) throw new BadRequestError(`Invalid check: ${field}Interval and TTL cannot both be specified`);
-  } else if (kind === 'alias') {
-    if (c.Interval !== undefined && c.Interval > 0) throw new BadRequestError(`Invalid check: ${field}Interval must not be set for Alias checks`);
-  } else if (!(c.Interval! > 0)) {
-    throw new BadRequestError(`Invalid check: ${field}Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP, gRPC or Docker checks`);
-  }
-  if (kind === 'docker' && !c.Shell && !(c.ScriptArgs && c.ScriptArgs.length > 0)) {
-    throw new BadRequestError(`Invalid check: ${where}Docker checks need Args or Shell`);
-  }
-  if (c.Timeout !== undefined && c.Timeout < 0) throw new BadRequestError(`Invalid check: ${field}Timeout must not be negative`);
-  return kind;
-}
-
+/**
+ * A decoded check → {@link LocalCheck}. The rules of check definitions live in one place,
+ * agent/checks/definition.ts (the runner-spec parser); this only maps its errors to a 400
+ * naming where the check sits (`Check`, `Checks[1]`) and keeps the definition in Consul's
+ * field names for storage.
+ */
 function toCheck(c: RawCheck, defaults: { id: string; name: string; serviceId: string }, field: string): LocalCheck {
-  const Type = checkKind(c, field);
-  const status = c.Status === undefined || c.Status === '' ? 'critical' : c.Status;
-  if (!LOCAL_CHECK_STATUSES.includes(status as LocalCheckStatus)) {
-    throw new BadRequestError(`Invalid check: ${field}Status "${c.Status}" must be one of passing, warning, critical`);
-  }
   const Definition: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(c)) {
     if (['CheckID', 'Name', 'Notes', 'Status', 'ServiceID', 'Type'].includes(k) || v === undefined) continue;
     Definition[k] = DURATION_FIELDS.has(k) ? formatDuration(v as number) : v;
   }
+  const parsed = parseCheckSpec(
+    { ...Definition, Name: c.Name, CheckID: c.CheckID, Status: c.Status, Type: c.Type, ServiceID: defaults.serviceId },
+    { defaultName: defaults.name, defaultId: defaults.id },
+  );
+  if (!parsed.ok) throw new BadRequestError(`Invalid check: ${field ? `${field.slice(0, -1)}: ` : ''}${parsed.error}`);
+  const p = parsed.check;
   return {
-    CheckID: c.CheckID || defaults.id,
-    Name: c.Name || defaults.name,
-    Status: status as LocalCheckStatus,
-    Notes: c.Notes ?? '',
+    CheckID: p.spec.checkId,
+    Name: p.name,
+    Status: p.status,
+    Notes: p.notes,
     Output: '',
     ServiceID: defaults.serviceId,
     ServiceName: '',
     ServiceTags: [],
-    Type,
+    Type: p.spec.kind,
     Definition,
   };
 }

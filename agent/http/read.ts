@@ -17,6 +17,16 @@ export async function serveRead<Q extends CatalogQuery>(
   query: Q,
   shape: (v: CatalogQueryValue<Q>) => unknown = (v) => v,
 ): Promise<void> {
+  const value = await readWithMeta(ctx, deps, query);
+  sendJson(ctx, shape(value));
+}
+
+/**
+ * The read part of {@link serveRead}: runs the query with the request's options, sets the
+ * X-Consul-* headers and returns the value, for routes that answer in their own way (a 404
+ * for a missing key, raw bytes).
+ */
+export async function readWithMeta<Q extends CatalogQuery>(ctx: Context, deps: HttpDeps, query: Q): Promise<CatalogQueryValue<Q>> {
   const catalog = catalogOf(deps);
   const opts = parseQueryOptions(ctx);
   if (opts.datacenter !== undefined && opts.datacenter !== deps.config.datacenter) {
@@ -31,7 +41,7 @@ export async function serveRead<Q extends CatalogQuery>(
       ctrl.signal,
     );
     setQueryMeta(ctx, r);
-    sendJson(ctx, shape(r.value));
+    return r.value;
   } finally {
     ctx.res.off('close', onClose);
   }

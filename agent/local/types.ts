@@ -20,8 +20,11 @@ export interface LocalService {
   Kind: string;
 }
 
-/** Check kinds Consul knows. Only `ttl` runs in this version; the others are accepted and stored. */
-export const CHECK_KINDS = ['ttl', 'http', 'tcp', 'udp', 'script', 'docker', 'grpc', 'h2ping', 'alias'] as const;
+/**
+ * Check kinds Consul knows. `ttl` is kept by agent/checks/ttl.ts, http/tcp/grpc/script/alias
+ * run in agent/checks/manager.ts; `maintenance` is the agent-made maintenance-mode check.
+ */
+export const CHECK_KINDS = ['ttl', 'http', 'tcp', 'udp', 'script', 'docker', 'grpc', 'h2ping', 'alias', 'maintenance'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 
 /** Statuses a local check can be in (maintenance comes with maintenance mode, later). */

@@ -28,7 +28,12 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   if (json) {
     return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, dest);
   }
-  const stream = pretty({
+  return pino({ level, base }, prettyStream(dest));
+}
+
+/** The human-readable output: a stream that takes pino's JSON lines and writes them to `dest`. */
+export function prettyStream(dest: NodeJS.WritableStream & { isTTY?: boolean }): NodeJS.WritableStream {
+  return pretty({
     destination: dest,
     colorize: Boolean(dest.isTTY),
     sync: true,
@@ -37,7 +42,6 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     messageFormat: '{if component}[{component}] {end}{msg}',
     hideObject: false,
   });
-  return pino({ level, base }, stream);
 }
 
 /** A logger that writes nothing; for tests and library use. */

@@ -92,7 +92,7 @@ function toWire(m: Message): unknown[] {
     case MsgType.Alive:
       return [m.t, m.node, m.inc, m.addr, m.port, m.tags, m.vsn];
     case MsgType.PushPull:
-      return [m.t, m.join, m.reply, m.eventClock, m.states.map((s) => [s.node, s.addr, s.port, s.tags, s.inc, s.status, s.vsn])];
+      return [m.t, m.from, m.join, m.reply, m.eventClock, m.states.map((s) => [s.node, s.addr, s.port, s.tags, s.inc, s.status, s.vsn])];
     case MsgType.UserEvent:
       return [m.t, m.ltime, m.name, m.payload, m.coalesce];
     case MsgType.KeyringOp:
@@ -160,9 +160,9 @@ function fromWire(w: unknown): Message | string {
       break;
     }
     case MsgType.PushPull: {
-      if (w.length !== 5 || !bool(w[1]) || !bool(w[2]) || !u(w[3]) || !isArr(w[4]) || w[4].length > MAX_STATES) break;
+      if (w.length !== 6 || !name(w[1]) || !bool(w[2]) || !bool(w[3]) || !u(w[4]) || !isArr(w[5]) || w[5].length > MAX_STATES) break;
       const states: NodeState[] = [];
-      for (const s of w[4] as unknown[]) {
+      for (const s of w[5] as unknown[]) {
         if (!isArr(s) || s.length !== 7 || !name(s[0]) || !addr(s[1]) || !port(s[2]) || !u(s[4])) return 'bad push-pull state';
         const tg = tags(s[3]);
         const vs = vsn(s[6]);
@@ -172,7 +172,7 @@ function fromWire(w: unknown): Message | string {
         }
         states.push({ node: s[0], addr: s[1], port: s[2], tags: tg, inc: s[4], status: st as WireStatusValue, vsn: vs });
       }
-      return { t, join: w[1], reply: w[2], eventClock: w[3], states };
+      return { t, from: w[1], join: w[2], reply: w[3], eventClock: w[4], states };
     }
     case MsgType.UserEvent:
       if (w.length === 5 && u(w[1]) && str(w[2], MAX_EVENT_BYTES) && w[3] instanceof Uint8Array && w[3].length <= MAX_EVENT_BYTES && bool(w[4])) {

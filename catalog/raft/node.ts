@@ -73,9 +73,10 @@ interface PendingRead {
 
 /**
  * Drives a {@link RaftCore}: turns clock time into ticks, feeds it transport messages
- * and client requests, and processes each Ready strictly in this order — persist
+ * and client requests, and processes each Ready in this order — apply the committed entries
+ * this server already persisted in an earlier Ready (never one this Ready rewrites), persist
  * (snapshot, then entries + hard state in one durable batch), send messages, restore the
- * snapshot and apply committed entries, `advance()`. All core access is serialized through
+ * snapshot and apply the remaining committed entries, `advance()`. All core access is serialized through
  * one loop; storage calls are never concurrent.
  *
  * Events: 'change' ({@link RaftNodeChange}: leader, role, term or membership changed), 'error' (fatal storage or state machine failure;
@@ -102,6 +103,8 @@ export class RaftNode extends EventEmitter {
   private stopped = false;
   private ticks = 0;
   private applied = 0;
+  /** Last log index this server has durably saved (0 until the first save). */
+  private persistedLast = 0;
   private lastSnapshotIndex = 0;
   private readSeq = 0;
   private readonly proposals = new Map<number, PendingProposal>();
@@ -365,20 +368,49 @@ export class RaftNode extends EventEmitter {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
+    // Committed entries this server persisted in an earlier Ready (and that this Ready does
+    // not rewrite) are applied before the new batch's fsync: a client's answer then waits for
+    // its own batch's durability only, not also for the next batch's.
+    const firstNew = rd.entries.length > 0 ? rd.entries[0]!.index : Infinity;
+    let early = 0;
+    if (!rd.snapshot) {
+      while (early < rd.committedEntries.length) {
+        const e = rd.committedEntries[early]!;
+        if (e.index >= firstNew || e.index > this.persistedLast) break;
+        early++;
+      }
+    }
+    await this.applyCommitted(rd.committedEntries.slice(0, early));
     if (rd.snapshot) await this.storage.saveSnapshot(rd.snapshot);
     if (rd.hardState || rd.entries.length > 0) await this.storage.save(rd.hardState, rd.entries);
+    if (rd.entries.length > 0) this.persistedLast = rd.entries[rd.entries.length - 1]!.index;
     for (const m of rd.messages) this.transport.send(m);
     if (rd.snapshot) {
       await this.sm.restore(rd.snapshot.data);
       this.applied = rd.snapshot.meta.index;
       this.lastSnapshotIndex = rd.snapshot.meta.index;
+      this.persistedLast = Math.max(this.persistedLast, rd.snapshot.meta.index);
       for (const [index, p] of this.proposals) {
         if (index > this.applied) continue;
         this.proposals.delete(index);
         p.reject(new ProposalDroppedError('outcome unknown (replaced by a snapshot)'));
       }
     }
-    for (const e of rd.committedEntries) {
+    await this.applyCommitted(rd.committedEntries.slice(early));
+    for (const rs of rd.readStates) {
+      const r = this.reads.get(rs.context);
+      if (r) r.index = rs.index;
+    }
+    for (const [ctx, r] of this.reads) {
+      if (r.index !== undefined && r.index <= this.applied) {
+        this.reads.delete(ctx);
+        r.resolve(r.index);
+      }
+    }
+  }
+
+  private async applyCommitted(entries: Entry[]): Promise<void> {
+    for (const e of entries) {
       let result: unknown;
       if (e.type === EntryType.Normal) result = await this.sm.apply(e);
       else if (e.type === EntryType.ConfChange) this.onConfChange(e);
@@ -388,16 +420,6 @@ export class RaftNode extends EventEmitter {
         this.proposals.delete(e.index);
         if (p.term === e.term) p.resolve({ index: e.index, result });
         else p.reject(new ProposalDroppedError('entry overwritten by a new leader'));
-      }
-    }
-    for (const rs of rd.readStates) {
-      const r = this.reads.get(rs.context);
-      if (r) r.index = rs.index;
-    }
-    for (const [ctx, r] of this.reads) {
-      if (r.index !== undefined && r.index <= this.applied) {
-        this.reads.delete(ctx);
-        r.resolve(r.index);
       }
     }
   }

@@ -13,22 +13,116 @@ import type { ServiceAddress, StringMap, Weights } from './types.js';
 export const CommandType = {
   Register: 0,
   Deregister: 1,
-  /** Reserved: KV set/delete/cas/lock (KV issue). */
+  /** KV set/cas/delete/delete-cas/delete-tree/lock/unlock. */
   KVS: 2,
-  /** Reserved: session create/destroy (KV issue). */
+  /** Session create/destroy/renew. */
   Session: 3,
-  /** Reserved: tombstone reap (KV issue). */
+  /** Tombstone reap (leader's garbage collection). */
   Tombstone: 5,
-  /** Reserved: KV transactions (KV issue). */
+  /** KV transactions: up to 64 ops, all or nothing. */
   Txn: 8,
   /** Several commands applied all-or-nothing at one index. */
   Batch: 9,
+  /** Replaces the whole state with a snapshot (`PUT /v1/snapshot`). */
+  Restore: 10,
 } as const;
 export type CommandType = (typeof CommandType)[keyof typeof CommandType];
 
 const RESERVED: ReadonlyMap<number, string> = new Map([
-  [2, 'KVS'], [3, 'Session'], [4, 'reserved'], [5, 'Tombstone'], [6, 'reserved'], [7, 'reserved'], [8, 'Txn'],
+  [4, 'reserved'], [6, 'reserved'], [7, 'reserved'],
 ]);
+
+/** Consul's KVS ops (`api.KVOp`). */
+export const KV_OPS = ['set', 'cas', 'delete', 'delete-cas', 'delete-tree', 'lock', 'unlock'] as const;
+export type KVOp = (typeof KV_OPS)[number];
+
+/** Consul's KV entry as a write carries it (DirEnt). */
+export interface DirEntInput {
+  Key: string;
+  Flags?: number;
+  Value?: Uint8Array | null;
+  /** lock/unlock: the session acquiring or releasing. */
+  Session?: string;
+  /** cas/delete-cas: the index the entry must still have (0: must not exist). */
+  ModifyIndex?: number;
+}
+
+/**
+ * A KV write. `Now` (wall-clock ms of the proposer) is needed by `lock`, which must honour
+ * a lock-delay; apply never reads a clock.
+ */
+export interface KVSRequest {
+  Op: KVOp;
+  DirEnt: DirEntInput;
+  Now?: number;
+}
+
+export const SESSION_OPS = ['create', 'destroy', 'renew'] as const;
+export type SessionOp = (typeof SESSION_OPS)[number];
+
+/** Session fields of a create (defaults are filled in by the HTTP layer, like Consul's). */
+export interface SessionInput {
+  /** UUID chosen by the proposer (apply must not generate randomness). */
+  ID: string;
+  Name?: string;
+  Node?: string;
+  /** Milliseconds. */
+  LockDelay?: number;
+  Behavior?: string;
+  /** Milliseconds; 0 for none. */
+  TTL?: number;
+  NodeChecks?: string[];
+  ServiceChecks?: Array<{ ID: string; Namespace?: string }>;
+}
+
+/**
+ * A session write. `renew` changes nothing in the state: it is replicated so the leader's
+ * TTL timers (wherever leadership is) see it, and answers whether the session exists.
+ * `Now` dates the lock-delay of locks a `destroy` releases.
+ */
+export interface SessionRequest {
+  Op: SessionOp;
+  Session: SessionInput;
+  Now?: number;
+}
+
+/** Removes every tombstone with Index <= ReapIndex. */
+export interface TombstoneRequest {
+  Op: 'reap';
+  ReapIndex: number;
+}
+
+export const TXN_KV_VERBS = [
+  'set', 'cas', 'get', 'get-tree', 'check-index', 'check-session', 'check-not-exists',
+  'delete', 'delete-tree', 'delete-cas', 'lock', 'unlock',
+] as const;
+export type TxnKVVerb = (typeof TXN_KV_VERBS)[number];
+
+/** One KV operation of a transaction (Consul's TxnKVOp with its KV fields flattened). */
+export interface TxnKVOp {
+  Verb: TxnKVVerb;
+  Key: string;
+  Value?: Uint8Array | null;
+  Flags?: number;
+  /** cas, delete-cas, check-index: the expected ModifyIndex. */
+  Index?: number;
+  /** lock, unlock, check-session. */
+  Session?: string;
+}
+
+/** At most {@link MAX_TXN_OPS} KV ops applied all or nothing. */
+export interface TxnRequest {
+  Ops: Array<{ KV: TxnKVOp }>;
+  Now?: number;
+}
+
+/** Consul's limit on operations in one transaction. */
+export const MAX_TXN_OPS = 64;
+
+/** A whole-state snapshot (as `StateStore.snapshot()` encodes it) to install at this index. */
+export interface RestoreRequest {
+  Data: Uint8Array;
+}
 
 /** Service part of a catalog registration (Consul's AgentService/NodeService fields). */
 export interface ServiceDefinition {
@@ -94,7 +188,12 @@ export interface DeregisterRequest {
 export type Command =
   | { type: typeof CommandType.Register; req: RegisterRequest }
   | { type: typeof CommandType.Deregister; req: DeregisterRequest }
-  | { type: typeof CommandType.Batch; commands: Command[] };
+  | { type: typeof CommandType.Batch; commands: Command[] }
+  | { type: typeof CommandType.KVS; req: KVSRequest }
+  | { type: typeof CommandType.Session; req: SessionRequest }
+  | { type: typeof CommandType.Tombstone; req: TombstoneRequest }
+  | { type: typeof CommandType.Txn; req: TxnRequest }
+  | { type: typeof CommandType.Restore; req: RestoreRequest };
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 
@@ -113,6 +212,11 @@ function body(cmd: Command): unknown {
   switch (cmd.type) {
     case CommandType.Register:
     case CommandType.Deregister:
+    case CommandType.KVS:
+    case CommandType.Session:
+    case CommandType.Tombstone:
+    case CommandType.Txn:
+    case CommandType.Restore:
       return clean(cmd.req);
     case CommandType.Batch:
       return cmd.commands.map((c) => [c.type, body(c)]);
@@ -151,6 +255,23 @@ function fromRaw(raw: unknown, path: string, depth: number): Command {
       return { type, req: checkRegister(b, `${path}.Register`) };
     case CommandType.Deregister:
       return { type, req: checkDeregister(b, `${path}.Deregister`) };
+    case CommandType.KVS:
+      return { type, req: checkKVS(b, `${path}.KVS`) };
+    case CommandType.Session:
+      return { type, req: checkSession(b, `${path}.Session`) };
+    case CommandType.Tombstone: {
+      const o = obj(b, `${path}.Tombstone`);
+      if (o.Op !== 'reap') throw new CommandDecodeError(`${path}.Tombstone.Op: expected "reap"`);
+      if (!Number.isInteger(o.ReapIndex)) throw new CommandDecodeError(`${path}.Tombstone.ReapIndex: expected an integer`);
+      return { type, req: o as unknown as TombstoneRequest };
+    }
+    case CommandType.Txn:
+      return { type, req: checkTxn(b, `${path}.Txn`) };
+    case CommandType.Restore: {
+      const o = obj(b, `${path}.Restore`);
+      if (!(o.Data instanceof Uint8Array)) throw new CommandDecodeError(`${path}.Restore.Data: expected bytes`);
+      return { type, req: o as unknown as RestoreRequest };
+    }
     case CommandType.Batch: {
       if (depth >= MAX_BATCH_DEPTH) throw new CommandDecodeError(`${path}: nested batch`);
       if (!Array.isArray(b)) throw new CommandDecodeError(`${path}.Batch: expected an array`);
@@ -265,4 +386,66 @@ function checkDeregister(v: unknown, path: string): DeregisterRequest {
   reqStr(o, 'Node', path);
   for (const k of ['Datacenter', 'ServiceID', 'CheckID']) optStr(o, k, path);
   return o as unknown as DeregisterRequest;
+}
+
+function optBytes(o: Record<string, unknown>, k: string, path: string): void {
+  const v = o[k];
+  if (v !== undefined && v !== null && !(v instanceof Uint8Array)) throw new CommandDecodeError(`${path}.${k}: expected bytes`);
+}
+
+function oneOf(o: Record<string, unknown>, k: string, allowed: readonly string[], path: string): void {
+  if (typeof o[k] !== 'string' || !allowed.includes(o[k] as string)) {
+    throw new CommandDecodeError(`${path}.${k}: expected one of ${allowed.join(', ')}`);
+  }
+}
+
+function checkKVS(v: unknown, path: string): KVSRequest {
+  const o = obj(v, path);
+  oneOf(o, 'Op', KV_OPS, path);
+  optInt(o, 'Now', path);
+  const d = obj(o.DirEnt, `${path}.DirEnt`);
+  reqStr(d, 'Key', `${path}.DirEnt`);
+  optStr(d, 'Session', `${path}.DirEnt`);
+  optInt(d, 'Flags', `${path}.DirEnt`);
+  optInt(d, 'ModifyIndex', `${path}.DirEnt`);
+  optBytes(d, 'Value', `${path}.DirEnt`);
+  return o as unknown as KVSRequest;
+}
+
+function checkSession(v: unknown, path: string): SessionRequest {
+  const o = obj(v, path);
+  oneOf(o, 'Op', SESSION_OPS, path);
+  optInt(o, 'Now', path);
+  const s = obj(o.Session, `${path}.Session`);
+  reqStr(s, 'ID', `${path}.Session`);
+  for (const k of ['Name', 'Node', 'Behavior']) optStr(s, k, `${path}.Session`);
+  optInt(s, 'LockDelay', `${path}.Session`);
+  optInt(s, 'TTL', `${path}.Session`);
+  optStrArray(s, 'NodeChecks', `${path}.Session`);
+  if (s.ServiceChecks !== undefined && s.ServiceChecks !== null) {
+    if (!Array.isArray(s.ServiceChecks)) throw new CommandDecodeError(`${path}.Session.ServiceChecks: expected an array`);
+    s.ServiceChecks.forEach((c, i) => {
+      const co = obj(c, `${path}.Session.ServiceChecks[${i}]`);
+      reqStr(co, 'ID', `${path}.Session.ServiceChecks[${i}]`);
+      optStr(co, 'Namespace', `${path}.Session.ServiceChecks[${i}]`);
+    });
+  }
+  return o as unknown as SessionRequest;
+}
+
+function checkTxn(v: unknown, path: string): TxnRequest {
+  const o = obj(v, path);
+  optInt(o, 'Now', path);
+  if (!Array.isArray(o.Ops)) throw new CommandDecodeError(`${path}.Ops: expected an array`);
+  o.Ops.forEach((op, i) => {
+    const p = `${path}.Ops[${i}].KV`;
+    const kv = obj(obj(op, `${path}.Ops[${i}]`).KV, p);
+    oneOf(kv, 'Verb', TXN_KV_VERBS, p);
+    reqStr(kv, 'Key', p);
+    optStr(kv, 'Session', p);
+    optInt(kv, 'Flags', p);
+    optInt(kv, 'Index', p);
+    optBytes(kv, 'Value', p);
+  });
+  return o as unknown as TxnRequest;
 }

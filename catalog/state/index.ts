@@ -6,12 +6,17 @@ export { StateStore, type ApplyResult, type ReadResult, type StateStoreOptions, 
 export {
   CommandType, encodeCommand, decodeCommand,
   type Command, type RegisterRequest, type DeregisterRequest, type ServiceDefinition, type CheckDefinition,
+  KV_OPS, SESSION_OPS, TXN_KV_VERBS, MAX_TXN_OPS,
+  type KVOp, type KVSRequest, type DirEntInput, type SessionOp, type SessionInput, type SessionRequest,
+  type TombstoneRequest, type TxnKVVerb, type TxnKVOp, type TxnRequest, type RestoreRequest,
 } from './commands.js';
+export type { TxnOutcome, TxnErrorView, TxnResultView } from './kv-writes.js';
+export type { SessionEvent } from './tx.js';
 export { StateError, CommandDecodeError, SnapshotError, StateInvariantError } from './errors.js';
 export { SNAPSHOT_VERSION } from './snapshot.js';
 export type { WatchKey } from './watch.js';
 export type { TableName } from './schema.js';
-export type { HealthStatus, StringMap, ServiceAddress, Weights } from './types.js';
+export type { HealthStatus, StringMap, ServiceAddress, Weights, KVRow, SessionRow, SessionBehavior, TombstoneRow } from './types.js';
 export { HEALTH_STATUSES } from './types.js';
 export type {
   NodeView, NodeServiceView, CatalogServiceView, HealthCheckView, CheckServiceNodeView,

@@ -5,11 +5,11 @@
  * Tables of the KV issue (kvs, sessions, tombstones) get their slots here, next to these.
  */
 import { Table } from './table.js';
-import { nameKey, type CheckRow, type NodeRow, type ServiceRow } from './types.js';
+import { nameKey, type CheckRow, type KVRow, type LockDelayRow, type NodeRow, type ServiceRow, type SessionRow, type TombstoneRow } from './types.js';
 
 /** Table names as used for per-table indexes and `{table}` watch keys. */
-export type TableName = 'nodes' | 'services' | 'checks';
-export const TABLE_NAMES: readonly TableName[] = ['nodes', 'services', 'checks'];
+export type TableName = 'nodes' | 'services' | 'checks' | 'kvs' | 'sessions' | 'tombstones';
+export const TABLE_NAMES: readonly TableName[] = ['nodes', 'services', 'checks', 'kvs', 'sessions', 'tombstones'];
 
 export interface CatalogTables {
   /** pk: nameKey(Node); index: `id` → lower(ID) ('' for nodes without one). */
@@ -18,6 +18,14 @@ export interface CatalogTables {
   services: Table<ServiceRow>;
   /** pk: nameKey(Node) NUL CheckID; indexes: `node` → nameKey(Node), `service` → nameKey(Node) NUL ServiceID. */
   checks: Table<CheckRow>;
+  /** pk: Key (case-sensitive, opaque); index: `session` → Session ('' for unlocked keys). */
+  kvs: Table<KVRow>;
+  /** pk: ID; index: `node` → nameKey(Node). */
+  sessions: Table<SessionRow>;
+  /** pk: Key. */
+  tombstones: Table<TombstoneRow>;
+  /** pk: Key. Not a Consul table (Consul keeps lock delays in memory); replicated here. */
+  lockDelays: Table<LockDelayRow>;
 }
 
 export function createTables(): CatalogTables {
@@ -31,5 +39,9 @@ export function createTables(): CatalogTables {
       node: (c) => nameKey(c.Node),
       service: (c) => `${nameKey(c.Node)}\u0000${c.ServiceID}`,
     }),
+    kvs: new Table<KVRow>('kvs', (e) => e.Key, { session: (e) => e.Session }),
+    sessions: new Table<SessionRow>('sessions', (s) => s.ID, { node: (s) => nameKey(s.Node) }),
+    tombstones: new Table<TombstoneRow>('tombstones', (t) => t.Key),
+    lockDelays: new Table<LockDelayRow>('lockDelays', (d) => d.Key),
   };
 }

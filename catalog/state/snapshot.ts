@@ -4,12 +4,13 @@
  *
  * Version history (bump on any incompatible change; decoders refuse unknown versions):
  * - 1: nodes, services, checks, table/node/service indexes, last applied index.
+ * - 2: adds KVs, Sessions, Tombstones and LockDelays (version 1 still decodes, with none).
  */
 import { Packr } from 'msgpackr';
 import { SnapshotError } from './errors.js';
-import type { CheckRow, NodeRow, ServiceRow } from './types.js';
+import type { CheckRow, KVRow, LockDelayRow, NodeRow, ServiceRow, SessionRow, TombstoneRow } from './types.js';
 
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 /** Marks the bytes as ours before the version is even read. */
 const MAGIC = 'herald-catalog';
 
@@ -22,6 +23,10 @@ export interface SnapshotData {
   TableIndexes: Array<[string, number]>;
   NodeIndexes: Array<[string, number]>;
   ServiceIndexes: Array<[string, number]>;
+  KVs: KVRow[];
+  Sessions: SessionRow[];
+  Tombstones: TombstoneRow[];
+  LockDelays: LockDelayRow[];
 }
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
@@ -42,6 +47,10 @@ export function decodeSnapshot(data: Uint8Array): SnapshotData {
     throw new SnapshotError('not a catalog snapshot');
   }
   const o = raw as Record<string, unknown>;
+  if (o.Version === 1) {
+    o.Version = SNAPSHOT_VERSION;
+    o.KVs = o.Sessions = o.Tombstones = o.LockDelays = [];
+  }
   if (o.Version !== SNAPSHOT_VERSION) {
     throw new SnapshotError(`unsupported version ${String(o.Version)} (this build reads ${SNAPSHOT_VERSION})`);
   }
@@ -58,6 +67,18 @@ export function decodeSnapshot(data: Uint8Array): SnapshotData {
   rows('Nodes', ['ID', 'Node', 'Address', 'Datacenter']);
   rows('Services', ['Node', 'ID', 'Service', 'Address', 'Kind']);
   rows('Checks', ['Node', 'CheckID', 'Name', 'Status', 'ServiceID', 'ServiceName']);
+  rows('KVs', ['Key', 'Session']);
+  (o.KVs as Array<Record<string, unknown>>).forEach((r, i) => {
+    if (!(r.Value instanceof Uint8Array)) throw new SnapshotError(`KVs[${i}].Value: expected bytes`);
+    if (!Number.isInteger(r.Flags) || !Number.isInteger(r.LockIndex)) throw new SnapshotError(`KVs[${i}]: Flags and LockIndex must be integers`);
+  });
+  rows('Sessions', ['ID', 'Name', 'Node', 'Behavior']);
+  for (const k of ['Tombstones', 'LockDelays']) {
+    const v = o[k];
+    if (!Array.isArray(v) || v.some((r) => r === null || typeof r !== 'object' || typeof r.Key !== 'string')) {
+      throw new SnapshotError(`${k}: expected rows with a Key`);
+    }
+  }
   for (const k of ['TableIndexes', 'NodeIndexes', 'ServiceIndexes']) {
     const v = o[k];
     if (!Array.isArray(v) || v.some((p) => !Array.isArray(p) || typeof p[0] !== 'string' || !Number.isInteger(p[1]))) {
@@ -73,5 +94,9 @@ export function decodeSnapshot(data: Uint8Array): SnapshotData {
     TableIndexes: o.TableIndexes as Array<[string, number]>,
     NodeIndexes: o.NodeIndexes as Array<[string, number]>,
     ServiceIndexes: o.ServiceIndexes as Array<[string, number]>,
+    KVs: (o.KVs as KVRow[]).map((r) => ({ ...r, Value: new Uint8Array(r.Value) })),
+    Sessions: o.Sessions as SessionRow[],
+    Tombstones: o.Tombstones as TombstoneRow[],
+    LockDelays: o.LockDelays as LockDelayRow[],
   };
 }

@@ -15,22 +15,30 @@
  * - Watchers fire synchronously at the end of the apply that changed their keys, after the
  *   change is visible to reads.
  */
-import { decodeCommand, CommandType, type Command } from './commands.js';
+import { decodeCommand, CommandType, MAX_TXN_OPS, type Command } from './commands.js';
+import { applyKVS, applyTxn, keysUnder, TXN_READ_VERBS, type TxnOutcome, type WriteOutcome } from './kv-writes.js';
+import type { TxnKVOp } from './commands.js';
+import { applySession, invalidateForNodes } from './session-writes.js';
+import type { SessionEvent } from './tx.js';
 import { SnapshotError, StateError, StateInvariantError } from './errors.js';
 import { createTables, TABLE_NAMES, type CatalogTables, type TableName } from './schema.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_VERSION, type SnapshotData } from './snapshot.js';
 import { WriteTx } from './tx.js';
-import { HEALTH_STATUSES, nameKey, type CheckRow, type HealthStatus, type NodeRow, type ServiceRow } from './types.js';
+import { HEALTH_STATUSES, nameKey, type CheckRow, type HealthStatus, type KVRow, type NodeRow, type ServiceRow, type SessionRow } from './types.js';
 import {
   catalogServiceView, healthCheckView, nodeServiceView, nodeView, worstStatus,
   type AddressLookupView, type CatalogServiceView, type CheckServiceNodeView, type HealthCheckView,
   type NodeInfoView, type NodeServicesView, type NodeView, type ServiceInstanceView,
 } from './views.js';
-import { WatchRegistry, watchKeyString, type WatchKey } from './watch.js';
+import { kvWatchStrings, WatchRegistry, watchKeyString, type WatchKey } from './watch.js';
 import { deregister, register } from './writes.js';
 
+/**
+ * Result of applying a command. `value` is what KV, session and txn commands answer (the
+ * boolean of a KV write, a session ID, a txn's Results/Errors); catalog writes have none.
+ */
 export type ApplyResult =
-  | { ok: true; index: number }
+  | { ok: true; index: number; value?: unknown }
   | { ok: false; index: number; error: string };
 
 /** A read: the Consul-shaped value, the index to report, and the keys to watch for a change. */
@@ -62,6 +70,7 @@ export class StateStore {
   private serviceIndex = new Map<string, number>();
   private last = 0;
   private readonly watches = new WatchRegistry();
+  private readonly sessionListeners = new Set<(ev: SessionEvent | { kind: 'reset' }) => void>();
   readonly datacenter: string;
 
   constructor(opts: StateStoreOptions = {}) {
@@ -84,20 +93,31 @@ export class StateStore {
       throw new StateInvariantError(`apply index ${index} does not move past ${this.last}`);
     }
     this.last = index;
+    if (cmd.type === CommandType.Restore) {
+      try {
+        this.install(cmd.req.Data, index);
+      } catch (err) {
+        if (err instanceof SnapshotError) return { ok: false, index, error: err.message };
+        throw err;
+      }
+      return { ok: true, index, value: true };
+    }
     const tx = new WriteTx(index, this.t);
-    let error: string | undefined;
+    let out: WriteOutcome;
     try {
-      error = this.applyIn(tx, cmd);
+      out = this.applyIn(tx, cmd);
+      if (out.ok && tx.touchedNodes.size > 0) invalidateForNodes(tx, tx.touchedNodes);
     } catch (err) {
       tx.rollback();
       throw err;
     }
-    if (error !== undefined) {
+    if (!out.ok) {
       tx.rollback();
-      return { ok: false, index, error };
+      return { ok: false, index, error: out.error };
     }
-    this.commit(tx);
-    return { ok: true, index };
+    if (out.rollback) tx.rollback();
+    else this.commit(tx);
+    return out.value === undefined ? { ok: true, index } : { ok: true, index, value: out.value };
   }
 
   /** Decodes and applies a Raft entry's data; undecodable data is an error result. */
@@ -113,20 +133,34 @@ export class StateStore {
     return this.apply(index, cmd);
   }
 
-  private applyIn(tx: WriteTx, cmd: Command): string | undefined {
+  private applyIn(tx: WriteTx, cmd: Command): WriteOutcome {
+    const plain = (err: string | undefined): WriteOutcome => (err === undefined ? { ok: true } : { ok: false, error: err });
     switch (cmd.type) {
       case CommandType.Register:
-        return register(tx, cmd.req, this.datacenter);
+        return plain(register(tx, cmd.req, this.datacenter));
       case CommandType.Deregister:
-        return deregister(tx, cmd.req);
+        return plain(deregister(tx, cmd.req));
       case CommandType.Batch:
         for (let i = 0; i < cmd.commands.length; i++) {
-          const err = this.applyIn(tx, cmd.commands[i]!);
-          if (err !== undefined) return `batch command ${i}: ${err}`;
+          const c = cmd.commands[i]!;
+          if (c.type !== CommandType.Register && c.type !== CommandType.Deregister) {
+            return { ok: false, error: `batch command ${i}: only register and deregister may be batched` };
+          }
+          const out = this.applyIn(tx, c);
+          if (!out.ok) return { ok: false, error: `batch command ${i}: ${out.error}` };
         }
-        return undefined;
+        return { ok: true };
+      case CommandType.KVS:
+        return applyKVS(tx, cmd.req);
+      case CommandType.Session:
+        return applySession(tx, cmd.req);
+      case CommandType.Txn:
+        return applyTxn(tx, cmd.req, MAX_TXN_OPS);
+      case CommandType.Tombstone:
+        for (const t of [...tx.tombstones.values()]) if (t.Index <= cmd.req.ReapIndex) tx.reapTombstone(t.Key);
+        return { ok: true, value: true };
       default:
-        return `unsupported command type ${(cmd as { type: unknown }).type}`;
+        return { ok: false, error: `unsupported command type ${(cmd as { type: unknown }).type}` };
     }
   }
 
@@ -146,7 +180,22 @@ export class StateStore {
       else this.serviceIndex.delete(s);
       keys.push(watchKeyString({ table: 'service', name: s }));
     }
+    if (tx.touchedKeys.size > 0) {
+      const lengths = [...this.watches.kvPrefixLengths()];
+      for (const k of tx.touchedKeys) keys.push(...kvWatchStrings(k, lengths));
+    }
+    for (const ev of tx.sessionEvents) for (const l of this.sessionListeners) l(ev);
     this.watches.fire(keys);
+  }
+
+  /**
+   * Calls `l` after every committed session create, renew and destroy (invalidations
+   * included), and with `{kind: 'reset'}` after a restore. The leader's TTL timers use it;
+   * it is observation only and must not throw. Returns a function that removes `l`.
+   */
+  onSessionEvent(l: (ev: SessionEvent | { kind: 'reset' }) => void): () => void {
+    this.sessionListeners.add(l);
+    return () => this.sessionListeners.delete(l);
   }
 
   // ---------------------------------------------------------------- watches
@@ -340,6 +389,85 @@ export class StateStore {
     return { value: { Nodes, Services }, index: this.maxIndex('nodes', 'services'), watch: [{ table: 'nodes' }, { table: 'services' }] };
   }
 
+  // ---------------------------------------------------------------- KV and session reads
+
+  /** KV index for `prefix`, like Consul: the newest entry or tombstone under it, else the tables' max. */
+  private kvIndex(prefix: string, rows: readonly KVRow[]): number {
+    if (prefix === '') return this.maxIndex('kvs', 'tombstones');
+    let idx = 0;
+    for (const r of rows) idx = Math.max(idx, r.ModifyIndex);
+    for (const t of this.t.tombstones.values()) if (t.Key.startsWith(prefix)) idx = Math.max(idx, t.Index);
+    return idx !== 0 ? idx : this.maxIndex('kvs', 'tombstones');
+  }
+
+  /** `GET /v1/kv/:key`: the entry or null; index its ModifyIndex, else the KV tables' max. */
+  kvGet(key: string): ReadResult<KVRow | null> {
+    const r = this.t.kvs.get(key) ?? null;
+    return { value: r, index: r !== null ? r.ModifyIndex : this.maxIndex('kvs', 'tombstones'), watch: [{ table: 'kvs', prefix: key }] };
+  }
+
+  /** `GET /v1/kv/:prefix?recurse`: entries under `prefix`, sorted by key. */
+  kvList(prefix: string): ReadResult<KVRow[]> {
+    const value = keysUnder(this.t, prefix);
+    return { value, index: this.kvIndex(prefix, value), watch: [{ table: 'kvs', prefix }] };
+  }
+
+  /**
+   * `GET /v1/kv/:prefix?keys&separator=`: keys under `prefix`, sorted; with a separator,
+   * keys with more of it after the prefix roll up to their part up to and including it.
+   */
+  kvKeys(prefix: string, separator = ''): ReadResult<string[]> {
+    const rows = keysUnder(this.t, prefix);
+    const value: string[] = [];
+    for (const r of rows) {
+      let k = r.Key;
+      if (separator !== '') {
+        const at = k.indexOf(separator, prefix.length);
+        if (at >= 0) k = k.slice(0, at + separator.length);
+      }
+      if (value[value.length - 1] !== k) value.push(k);
+    }
+    return { value, index: this.kvIndex(prefix, rows), watch: [{ table: 'kvs', prefix }] };
+  }
+
+  /**
+   * A transaction of read verbs only (get, get-tree, check-*), answered from the current state
+   * without a Raft entry, like Consul's read-only transactions. Throws {@link StateError} for a
+   * write verb.
+   */
+  txnRead(ops: readonly TxnKVOp[]): ReadResult<TxnOutcome> {
+    const bad = ops.findIndex((op) => !TXN_READ_VERBS.has(op.Verb));
+    if (bad >= 0) throw new StateError(`operation ${bad}: "${ops[bad]!.Verb}" is not a read`);
+    const tx = new WriteTx(this.last, this.t);
+    const out = applyTxn(tx, { Ops: ops.map((KV) => ({ KV })) }, MAX_TXN_OPS);
+    tx.rollback();
+    if (!out.ok) throw new StateError(out.error);
+    return { value: out.value as TxnOutcome, index: this.maxIndex('kvs', 'tombstones'), watch: [{ table: 'kvs', prefix: '' }] };
+  }
+
+  /** `GET /v1/session/info/:id`: the session, or null. */
+  sessionGet(id: string): ReadResult<SessionRow | null> {
+    return { value: this.t.sessions.get(id) ?? null, index: this.maxIndex('sessions'), watch: [{ table: 'sessions' }] };
+  }
+
+  /** `GET /v1/session/list`: every session, sorted by ID. */
+  sessionList(): ReadResult<SessionRow[]> {
+    return { value: this.t.sessions.sorted(), index: this.maxIndex('sessions'), watch: [{ table: 'sessions' }] };
+  }
+
+  /** `GET /v1/session/node/:node`: the node's sessions, sorted by ID. */
+  nodeSessions(node: string): ReadResult<SessionRow[]> {
+    const value = this.t.sessions.by('node', nameKey(node)).sort((a, b) => cmp(a.ID, b.ID));
+    return { value, index: this.maxIndex('sessions'), watch: [{ table: 'sessions' }] };
+  }
+
+  /** Number of tombstones with Index <= `index` (what a reap at `index` would remove). */
+  tombstonesUpTo(index: number): number {
+    let n = 0;
+    for (const t of this.t.tombstones.values()) if (t.Index <= index) n++;
+    return n;
+  }
+
   private sortedNodes(): NodeRow[] {
     return this.t.nodes.sorted();
   }
@@ -391,6 +519,10 @@ export class StateStore {
       TableIndexes: pairs(this.tableIndex),
       NodeIndexes: pairs(this.nodeIndex),
       ServiceIndexes: pairs(this.serviceIndex),
+      KVs: this.t.kvs.sorted(),
+      Sessions: this.t.sessions.sorted(),
+      Tombstones: this.t.tombstones.sorted(),
+      LockDelays: this.t.lockDelays.sorted(),
     };
     return encodeSnapshot(data);
   }
@@ -400,7 +532,17 @@ export class StateStore {
    * {@link SnapshotError} (leaving the state as it was) for bad or inconsistent data.
    */
   restore(bytes: Uint8Array): void {
-    const data = decodeSnapshot(bytes);
+    this.install(bytes, undefined);
+  }
+
+  /**
+   * Replaces the state with a snapshot. With `atIndex` (a Restore command applied at that
+   * Raft index) the state's index becomes `atIndex` and every row and index newer than it is
+   * clamped to it, so indexes never run ahead of the Raft log that follows.
+   */
+  private install(bytes: Uint8Array, atIndex: number | undefined): void {
+    let data = decodeSnapshot(bytes);
+    if (atIndex !== undefined) data = clampSnapshot(data, atIndex);
     const t = createTables();
     for (const n of data.Nodes) t.nodes.put(n);
     for (const s of data.Services) {
@@ -419,13 +561,41 @@ export class StateStore {
       if (!(TABLE_NAMES as readonly string[]).includes(k)) throw new SnapshotError(`unknown table "${k}"`);
       tableIndex.set(k as TableName, v);
     }
+    for (const kv of data.KVs) {
+      if (kv.Session !== '' && !data.Sessions.some((x) => x.ID === kv.Session)) throw new SnapshotError(`key "${kv.Key}" held by missing session "${kv.Session}"`);
+      t.kvs.put(kv);
+    }
+    for (const x of data.Sessions) t.sessions.put(x);
+    for (const x of data.Tombstones) t.tombstones.put(x);
+    for (const x of data.LockDelays) t.lockDelays.put(x);
     this.t = t;
     this.tableIndex = tableIndex;
     this.nodeIndex = new Map(data.NodeIndexes);
     this.serviceIndex = new Map(data.ServiceIndexes);
     this.last = data.LastIndex;
+    for (const l of this.sessionListeners) l({ kind: 'reset' });
     this.watches.fireAll();
   }
+}
+
+/** A copy of `d` with every index above `at` lowered to `at`, and LastIndex `at`. */
+function clampSnapshot(d: SnapshotData, at: number): SnapshotData {
+  const c = <R extends { CreateIndex: number; ModifyIndex: number }>(r: R): R =>
+    r.ModifyIndex <= at && r.CreateIndex <= at ? r : { ...r, CreateIndex: Math.min(r.CreateIndex, at), ModifyIndex: Math.min(r.ModifyIndex, at) };
+  const p = (xs: Array<[string, number]>): Array<[string, number]> => xs.map(([k, v]) => [k, Math.min(v, at)]);
+  return {
+    ...d,
+    LastIndex: at,
+    Nodes: d.Nodes.map(c),
+    Services: d.Services.map(c),
+    Checks: d.Checks.map(c),
+    KVs: d.KVs.map(c),
+    Sessions: d.Sessions.map(c),
+    Tombstones: d.Tombstones.map((t) => ({ ...t, Index: Math.min(t.Index, at) })),
+    TableIndexes: p(d.TableIndexes),
+    NodeIndexes: p(d.NodeIndexes),
+    ServiceIndexes: p(d.ServiceIndexes),
+  };
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -11,12 +11,23 @@
  *   name on the node (it counts toward each instance's health).
  */
 import type { CatalogTables, TableName } from './schema.js';
-import { nameKey, type CheckRow, type NodeRow, type ServiceRow } from './types.js';
+import type { Table } from './table.js';
+import { nameKey, type CheckRow, type KVRow, type LockDelayRow, type NodeRow, type ServiceRow, type SessionRow } from './types.js';
+
+/** What the leader's session timers need to hear about. */
+export interface SessionEvent {
+  kind: 'create' | 'renew' | 'destroy';
+  id: string;
+}
 
 export class WriteTx {
   readonly touchedTables = new Set<TableName>();
   readonly touchedNodes = new Set<string>();
   readonly touchedServices = new Set<string>();
+  /** KV keys written or deleted (a watch on any prefix of one of them fires). */
+  readonly touchedKeys = new Set<string>();
+  /** Session lifecycle events of this write, reported to the store's session listeners on commit. */
+  readonly sessionEvents: SessionEvent[] = [];
   private readonly undo: Array<() => void> = [];
 
   constructor(readonly index: number, private readonly t: CatalogTables) {}
@@ -24,6 +35,62 @@ export class WriteTx {
   get nodes() { return this.t.nodes; }
   get services() { return this.t.services; }
   get checks() { return this.t.checks; }
+  get kvs() { return this.t.kvs; }
+  get sessions() { return this.t.sessions; }
+  get tombstones() { return this.t.tombstones; }
+  get lockDelays() { return this.t.lockDelays; }
+
+  /** Writes a KV entry; a tombstone left by an earlier delete of the key goes. */
+  putKV(row: KVRow): void {
+    this.putRow(this.t.kvs, row.Key, row);
+    this.touchedTables.add('kvs');
+    this.touchedKeys.add(row.Key);
+    if (this.t.tombstones.get(row.Key) !== undefined) this.deleteRow(this.t.tombstones, row.Key);
+  }
+
+  /** Deletes a KV entry, leaving a tombstone at this index; a missing key changes nothing. */
+  deleteKV(key: string): boolean {
+    if (!this.deleteRow(this.t.kvs, key)) return false;
+    this.touchedTables.add('kvs');
+    this.touchedTables.add('tombstones');
+    this.touchedKeys.add(key);
+    this.putRow(this.t.tombstones, key, { Key: key, Index: this.index });
+    return true;
+  }
+
+  /** Removes a tombstone (reap). Moves the tombstones table index but wakes no KV watcher. */
+  reapTombstone(key: string): void {
+    if (this.deleteRow(this.t.tombstones, key)) this.touchedTables.add('tombstones');
+  }
+
+  putSession(row: SessionRow): void {
+    this.putRow(this.t.sessions, row.ID, row);
+    this.touchedTables.add('sessions');
+  }
+
+  deleteSession(id: string): void {
+    if (this.deleteRow(this.t.sessions, id)) this.touchedTables.add('sessions');
+  }
+
+  putLockDelay(row: LockDelayRow): void {
+    this.putRow(this.t.lockDelays, row.Key, row);
+  }
+
+  deleteLockDelay(key: string): void {
+    this.deleteRow(this.t.lockDelays, key);
+  }
+
+  private putRow<R>(table: Table<R>, pk: string, row: R): void {
+    const old = table.put(row);
+    this.undo.push(() => (old === undefined ? table.delete(pk) : table.put(old)));
+  }
+
+  private deleteRow<R>(table: Table<R>, pk: string): boolean {
+    const old = table.delete(pk);
+    if (old === undefined) return false;
+    this.undo.push(() => table.put(old));
+    return true;
+  }
 
   putNode(row: NodeRow): void {
     const old = this.t.nodes.put(row);
@@ -87,6 +154,7 @@ export class WriteTx {
   rollback(): void {
     for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]!();
     this.undo.length = 0;
+    this.sessionEvents.length = 0;
   }
 
   private touchNode(nk: string): void {

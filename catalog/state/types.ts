@@ -76,3 +76,52 @@ export interface CheckRow {
 
 /** Case-insensitive key of a node or service name (Consul compares these case-insensitively). */
 export const nameKey = (name: string): string => name.toLowerCase();
+
+/**
+ * A KV entry (Consul's DirEntry). `Key` is an opaque string: compared byte-wise, never used
+ * as a path. `Session` is '' when no lock is held.
+ */
+export interface KVRow {
+  Key: string;
+  Flags: number;
+  Value: Uint8Array;
+  /** Number of times the key was acquired by a lock (a new holder increments it). */
+  LockIndex: number;
+  Session: string;
+  CreateIndex: number;
+  ModifyIndex: number;
+}
+
+export type SessionBehavior = 'release' | 'delete';
+
+/** A session (Consul's Session). Durations are milliseconds; TTL 0 means none. */
+export interface SessionRow {
+  ID: string;
+  Name: string;
+  Node: string;
+  /** Milliseconds during which a lock released by this session's invalidation cannot be acquired. */
+  LockDelay: number;
+  Behavior: SessionBehavior;
+  TTL: number;
+  NodeChecks: string[];
+  ServiceChecks: Array<{ ID: string; Namespace: string }>;
+  CreateIndex: number;
+  ModifyIndex: number;
+}
+
+/** A deleted key: keeps blocking queries on its prefix moving until reaped. */
+export interface TombstoneRow {
+  Key: string;
+  Index: number;
+}
+
+/**
+ * Lock-delay of a key whose lock was released by a session invalidation. `Until` is the
+ * wall-clock ms before which no new acquisition succeeds; -1 while the invalidation carried
+ * no time (a check went critical): the delay then starts at the first acquire attempt.
+ */
+export interface LockDelayRow {
+  Key: string;
+  Delay: number;
+  Until: number;
+}

@@ -107,3 +107,51 @@ describe('cluster: Raft membership follows gossip', function () {
     expect(await voters(s1)).to.have.length(2);
   });
 });
+
+describe('cluster: crash safety and no-leader answers (real processes)', function () {
+  this.timeout(90_000);
+  const agents: AgentProcess[] = [];
+  afterEach(() => {
+    for (const a of agents.splice(0)) a.cleanup();
+  });
+
+  it('a server SIGKILLed while it writes loses no acknowledged write after restart', async () => {
+    const s = await startAgent({ name: 'crash1', args: ['-server', '-bootstrap'] });
+    agents.push(s);
+    await eventually('leader', 10_000, async () => (await s.api<string>('/v1/status/leader')) !== '');
+    const acked: string[] = [];
+    let stop = false;
+    const writers = Array.from({ length: 4 }, async (_, w) => {
+      for (let i = 0; !stop && i < 5000; i++) {
+        const node = `n-${w}-${i}`;
+        try {
+          const r = await fetch(`${s.url}/v1/catalog/register`, { method: 'PUT', body: JSON.stringify({ Node: node, Address: '192.0.2.1' }) });
+          if (r.status === 200 && (await r.json()) === true) acked.push(node);
+        } catch {
+          return; // the server died mid-request: that write is not acknowledged
+        }
+      }
+    });
+    await eventually('some acknowledged writes', 10_000, () => acked.length >= 200);
+    s.kill('SIGKILL');
+    stop = true;
+    await Promise.all(writers);
+    await s.exited;
+    const again = await startAgent({ name: 'crash1', dataDir: s.dataDir, args: ['-server', '-bootstrap'], ports: { serf: s.serf, server: s.server } });
+    agents.push(again);
+    await eventually('leader after restart', 10_000, async () => (await again.api<string>('/v1/status/leader')) !== '');
+    const nodes = new Set((await again.api<Array<{ Node: string }>>('/v1/catalog/nodes')).map((n) => n.Node));
+    const lost = acked.filter((n) => !nodes.has(n));
+    expect(lost, `${lost.length} of ${acked.length} acknowledged writes lost`).to.deep.equal([]);
+  });
+
+  it('a client with no reachable server answers 500 "No cluster leader" after bounded retries', async () => {
+    const c = await startAgent({ name: 'lonely' });
+    agents.push(c);
+    const t0 = Date.now();
+    const r = await fetch(`${c.url}/v1/catalog/nodes`);
+    expect(r.status).to.equal(500);
+    expect(await r.text()).to.match(/No cluster leader|No known Herald servers/);
+    expect(Date.now() - t0).to.be.below(15_000);
+  });
+});

@@ -39,10 +39,22 @@ export interface AgentSpec {
 export async function startAgent(spec: AgentSpec): Promise<AgentProcess> {
   const tmp = spec.dataDir ? undefined : tempDir(`herald-${spec.name}-`);
   const dataDir = spec.dataDir ?? (tmp as ReturnType<typeof tempDir>).dir;
-  const http = spec.ports?.http ?? (await freePort());
-  const serf = spec.ports?.serf ?? (await freePort());
-  const server = spec.ports?.server ?? (await freePort());
-  const dns = spec.ports?.dns ?? (await freePort());
+  // Distinct ports: the OS may hand the same just-freed port out twice.
+  const used = new Set(Object.values(spec.ports ?? {}));
+  const pick = async (given: number | undefined): Promise<number> => {
+    if (given !== undefined) return given;
+    for (;;) {
+      const p = await freePort();
+      if (!used.has(p)) {
+        used.add(p);
+        return p;
+      }
+    }
+  };
+  const http = await pick(spec.ports?.http);
+  const serf = await pick(spec.ports?.serf);
+  const server = await pick(spec.ports?.server);
+  const dns = await pick(spec.ports?.dns);
   const cfgFile = join(dataDir, '..', `${spec.name}-${http}.json`);
   writeFileSync(cfgFile, JSON.stringify({ gossip_lan: { profile: 'local' }, ...(spec.config ?? {}) }));
   const args = [

@@ -73,6 +73,13 @@ function asBadRequest<T>(fn: () => T): T {
   }
 }
 
+/** Consul's answer to a script check registered over HTTP when `enable_script_checks` is off. */
+export const REMOTE_SCRIPTS_DISABLED = "Scripts are disabled on this agent from remote calls; to enable, configure 'enable_script_checks' to true";
+
+function refuseScripts(deps: HttpDeps, checks: LocalCheck[]): void {
+  if (!deps.config.enableScriptChecks && checks.some((c) => c.Type === 'script')) throw new BadRequestError(REMOTE_SCRIPTS_DISABLED);
+}
+
 const UPDATE_SPEC = S.object({ Status: S.string, Output: S.string });
 
 /**
@@ -103,6 +110,7 @@ export const agentLocalRoutes: RouteModule = (router, deps) => {
 
   router.put('/v1/agent/service/register', async (ctx) => {
     const { service, checks } = parseServiceDefinition(await readJson(ctx));
+    refuseScripts(deps, checks);
     const replace = queryFlag(ctx, 'replace-existing-checks');
     asBadRequest(() => localOf(deps).state.addService(service, checks, { replaceExistingChecks: replace }));
     ctx.status = 200;
@@ -130,6 +138,7 @@ export const agentLocalRoutes: RouteModule = (router, deps) => {
 
   router.put('/v1/agent/check/register', async (ctx) => {
     const check = parseCheckDefinition(await readJson(ctx));
+    refuseScripts(deps, [check]);
     asBadRequest(() => localOf(deps).state.addCheck(check));
     ctx.status = 200;
     ctx.body = '';

@@ -18,9 +18,17 @@ export class BroadcastQueue {
   private readonly items = new Map<string, QueuedBroadcast>();
   private nextId = 0;
 
+  /** @param maxItems bound on queued messages (Serf's MaxQueueDepth); the oldest go first. */
+  constructor(private readonly maxItems = 4096) {}
+
   /** Queues `msg` under `key`, replacing any message already queued under that key. */
   push(key: string, msg: Message): void {
+    this.items.delete(key);
     this.items.set(key, { key, msg, size: estimateSize(msg), transmits: 0, id: this.nextId++ });
+    while (this.items.size > this.maxItems) {
+      const oldest = this.items.keys().next().value as string;
+      this.items.delete(oldest);
+    }
   }
 
   /** Drops the message under `key`, if any. */

@@ -106,6 +106,8 @@ export interface NodeState {
 /** Full state exchange, carried over TCP. `reply` is set on the answer so it is not answered again. */
 export interface PushPullMsg {
   t: typeof MsgType.PushPull;
+  /** Sender's name: suspicions learned from its state are attributed to it, not to the receiver. */
+  from: string;
   join: boolean;
   reply: boolean;
   states: NodeState[];
@@ -211,7 +213,7 @@ export function estimateSize(m: Message): number {
       return n;
     }
     case MsgType.PushPull: {
-      let n = 32 + num;
+      let n = 32 + num + s(m.from);
       for (const st of m.states) {
         n += 48 + 6 * num + s(st.node) + s(st.addr);
         for (const [k, v] of Object.entries(st.tags)) n += s(k) + s(v);

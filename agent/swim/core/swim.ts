@@ -168,8 +168,8 @@ export class SwimCore {
     // Stagger periodic work so members started together do not act in lockstep.
     this.nextProbeAt = 1 + this.rng.int(this.t.probeInterval);
     this.nextGossipAt = 1 + this.rng.int(Math.max(1, this.t.gossip));
-    this.nextPushPullAt = this.t.pushPull > 0 ? 1 + this.t.pushPull + this.rng.int(this.t.pushPull) : Infinity;
-    this.nextReconnectAt = this.t.reconnect > 0 ? 1 + this.t.reconnect + this.rng.int(this.t.reconnect) : Infinity;
+    this.nextPushPullAt = this.t.pushPull > 0 ? 1 + this.rng.int(this.t.pushPull) : Infinity;
+    this.nextReconnectAt = this.t.reconnect > 0 ? 1 + this.rng.int(this.t.reconnect) : Infinity;
     this.nextReapAt = Math.max(1, this.t.reap);
   }
 
@@ -434,8 +434,7 @@ export class SwimCore {
     this.counters.probeFailures++;
     // Lifeguard: missed nacks mean our own links or loop are the likely problem.
     this.awareness.applyDelta(p.expectedNacks > 0 ? Math.max(0, p.expectedNacks - p.nacks) : 1);
-    // As memberlist: a failed probe of a member that is already suspect confirms the suspicion
-    // from this node (shortening the timer here and, re-gossiped, at everyone else).
+    // Also for a member already suspect: our own failed probe is an independent confirmation.
     const m = this.table.get(p.target);
     if (m && isLive(m.status)) this.suspectNode({ t: MsgType.Suspect, node: m.name, inc: m.incarnation, from: this.name });
   }
@@ -658,7 +657,7 @@ export class SwimCore {
         m.status === 'alive' ? WireStatus.Alive : m.status === 'suspect' ? WireStatus.Suspect : m.status === 'left' ? WireStatus.Left : WireStatus.Dead;
       states.push({ node: m.name, addr: m.addr, port: m.port, tags: { ...m.tags }, inc: m.incarnation, status, vsn: [...m.vsn] });
     }
-    return { t: MsgType.PushPull, join, reply, states, eventClock: this.eventClock.now() };
+    return { t: MsgType.PushPull, from: this.name, join, reply, states, eventClock: this.eventClock.now() };
   }
 
   private mergeState(pp: PushPullMsg): void {
@@ -673,13 +672,15 @@ export class SwimCore {
           this.deadNode({ t: MsgType.Dead, node: st.node, inc: st.inc, from: st.node });
           break;
         case WireStatus.Suspect:
-          // Unlike memberlist, learn a suspect we never heard of, then suspect it ourselves.
+          // Unlike memberlist, learn a suspect we never heard of before suspecting it.
           if (!this.table.get(st.node)) this.aliveNode(alive);
-          this.suspectNode({ t: MsgType.Suspect, node: st.node, inc: st.inc, from: this.name });
+          this.suspectNode({ t: MsgType.Suspect, node: st.node, inc: st.inc, from: pp.from });
           break;
         case WireStatus.Dead:
           // A remote failure verdict only makes us suspect: the member may still refute.
-          this.suspectNode({ t: MsgType.Suspect, node: st.node, inc: st.inc, from: this.name });
+          // Attributed to the sender (memberlist uses the receiver), so hearsay relayed by
+          // push-pull never counts as an independent Lifeguard confirmation.
+          this.suspectNode({ t: MsgType.Suspect, node: st.node, inc: st.inc, from: pp.from });
           break;
       }
     }

@@ -40,6 +40,16 @@ describe('cli', () => {
       expect(normalizeArgs(['lock', 'p', '--', 'sh', '-c', '-exit'])).to.deep.equal(['lock', 'p', '--', 'sh', '-c', '-exit']);
     });
 
+    it('lock: converts its own flags, stops at the prefix and hands the rest to the child', () => {
+      expect(normalizeArgs(['lock', '-n', '3', '-timeout=5s', '-child-exit-code', 'svc/prefix', 'rsync', '-avz', '--delete', '-timeout', 'x']))
+        .to.deep.equal(['lock', '-n', '3', '--timeout=5s', '--child-exit-code', 'svc/prefix', '--', 'rsync', '-avz', '--delete', '-timeout', 'x']);
+      expect(normalizeArgs(['-http-addr', '127.0.0.1:1', 'lock', '-timeout', '5s', 'p', '--', 'cmd', '-verbose']))
+        .to.deep.equal(['--http-addr', '127.0.0.1:1', 'lock', '--timeout', '5s', 'p', '--', 'cmd', '-verbose']);
+      expect(normalizeArgs(['lock', 'p', 'sh', '-c', 'echo -n hi'])).to.deep.equal(['lock', 'p', '--', 'sh', '-c', 'echo -n hi']);
+      // Other commands are unchanged: flags after positionals are still converted.
+      expect(normalizeArgs(['kv', 'put', '-flags=3', 'k', 'v', '-http-addr=x'])).to.deep.equal(['kv', 'put', '--flags=3', 'k', 'v', '--http-addr=x']);
+    });
+
     it('parses Consul single-dash and double-dash flags to the same config', () => {
       const single = parseAgentFlags(['-dev', '-bootstrap-expect=3', '-server', '-retry-join=a', '-retry-join', 'b', '-http-port', '9500', '-node=n1']);
       const double = parseAgentFlags(['--dev', '--bootstrap-expect', '3', '--server', '--retry-join', 'a', '--retry-join=b', '--http-port=9500', '--node', 'n1']);

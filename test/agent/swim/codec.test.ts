@@ -15,6 +15,7 @@ const ALL: Message[] = [
   { t: MsgType.Dead, node: 'c', inc: 7, from: 'c', prune: true },
   {
     t: MsgType.PushPull,
+    from: 'a',
     join: true,
     reply: false,
     eventClock: 9,

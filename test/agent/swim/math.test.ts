@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { clampScore, scaleByAwareness, Awareness } from '../../../agent/swim/core/awareness.js';
-import { retransmitLimit } from '../../../agent/swim/core/broadcast.js';
+import { BroadcastQueue, retransmitLimit } from '../../../agent/swim/core/broadcast.js';
+import { MsgType } from '../../../agent/swim/core/messages.js';
 import { makeConfig, msToTicks } from '../../../agent/swim/core/config.js';
 import { consulStatusCode } from '../../../agent/swim/core/membership.js';
 import { pushPullScale } from '../../../agent/swim/core/pushpull.js';
@@ -126,5 +127,24 @@ describe('swim math', () => {
 
   it('maps member status to Consul status codes', () => {
     expect((['alive', 'suspect', 'left', 'failed'] as const).map(consulStatusCode)).to.deep.equal([1, 1, 3, 4]);
+  });
+
+  it('broadcast queue: replaces by key, sends least-transmitted first, drops at the limit, stays bounded', () => {
+    const q = new BroadcastQueue(3);
+    const sus = (node: string, inc: number) => ({ t: MsgType.Suspect, node, inc, from: 'x' }) as const;
+    q.push('a', sus('a', 1));
+    q.push('a', sus('a', 2));
+    q.push('b', sus('b', 1));
+    expect(q.size()).to.equal(2);
+    expect(q.take(10_000, 2)).to.deep.equal([sus('b', 1), sus('a', 2)]);
+    q.push('c', sus('c', 1));
+    expect(q.take(10_000, 2)[0]).to.deep.equal(sus('c', 1));
+    expect(q.size()).to.equal(1);
+    expect(q.transmits('c')).to.equal(1);
+    expect(q.take(0, 2)).to.deep.equal([]);
+    for (let i = 0; i < 10; i++) q.push(`k${i}`, sus(`k${i}`, i));
+    expect(q.size()).to.equal(3);
+    expect(q.transmits('k9')).to.equal(0);
+    expect(q.transmits('k0')).to.equal(undefined);
   });
 });

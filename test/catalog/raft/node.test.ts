@@ -164,6 +164,34 @@ describe('raft node (driver)', function () {
     expect(violations).to.equal(0);
   });
 
+  it('applies an entry only once this server persisted it (single server and three servers, batches in flight)', async () => {
+    for (const ids of [['n1'], ['n1', 'n2', 'n3']]) {
+      for (const s of servers.values()) await s.node.stop();
+      servers = new Map();
+      hub = new Hub();
+      await cluster(ids);
+      let violations = 0;
+      let applied = 0;
+      for (const s of servers.values()) {
+        const inner = s.sm.apply.bind(s.sm);
+        s.sm.apply = (e: Entry) => {
+          if (s.storage.lastIndex() < e.index) violations++;
+          applied++;
+          return inner(e);
+        };
+      }
+      const lead = leaderOf() as Server;
+      const waves: Promise<unknown>[] = [];
+      for (let w = 0; w < 5; w++) {
+        for (let i = 0; i < 10; i++) waves.push(lead.node.propose(enc(`${w}-${i}`)));
+        await flush();
+      }
+      await Promise.all([...waves, advance(1000)]);
+      expect(violations, `cluster ${ids.join(',')}`).to.equal(0);
+      expect(applied, `cluster ${ids.join(',')}`).to.be.at.least(50);
+    }
+  });
+
   it('readIndex resolves only after the local state machine caught up', async () => {
     await cluster(['n1', 'n2', 'n3']);
     const lead = leaderOf() as Server;

@@ -20,7 +20,7 @@ describe('catalog/state commands', () => {
   });
 
   it('keeps the append-only numbering (Consul message types where they exist)', () => {
-    expect(CommandType).to.deep.equal({ Register: 0, Deregister: 1, KVS: 2, Session: 3, Tombstone: 5, Txn: 8, Batch: 9 });
+    expect(CommandType).to.deep.equal({ Register: 0, Deregister: 1, KVS: 2, Session: 3, Tombstone: 5, Txn: 8, Batch: 9, Restore: 10 });
   });
 
   const garbage: Array<[string, Uint8Array, RegExp]> = [
@@ -30,7 +30,11 @@ describe('catalog/state commands', () => {
     ['a bare string', packr.pack('hello'), /expected \[type, body\]/],
     ['a three-element array', packr.pack([0, {}, 1]), /expected \[type, body\]/],
     ['an unknown type', packr.pack([77, {}]), /unknown command type 77/],
-    ['a reserved type', packr.pack([2, {}]), /command type 2 \(KVS\) is not supported/],
+    ['a reserved type', packr.pack([4, {}]), /command type 4 \(reserved\) is not supported/],
+    ['a KVS op that is not one of Consul\'s', packr.pack([2, { Op: 'frob', DirEnt: { Key: 'k' } }]), /KVS\.Op: expected one of set, cas/],
+    ['a KV value that is not bytes', packr.pack([2, { Op: 'set', DirEnt: { Key: 'k', Value: 'x' } }]), /DirEnt\.Value: expected bytes/],
+    ['a txn op without a key', packr.pack([8, { Ops: [{ KV: { Verb: 'get' } }] }]), /Ops\[0\]\.KV\.Key: expected a string/],
+    ['a session without an ID', packr.pack([3, { Op: 'create', Session: {} }]), /Session\.Session\.ID: expected a string/],
     ['a body that is not an object', packr.pack([0, [1, 2]]), /Register: expected an object/],
     ['a missing Node', packr.pack([0, { Address: 'x' }]), /Register\.Node: expected a string/],
     ['a numeric Address', packr.pack([0, { Node: 'n', Address: 5 }]), /Register\.Address: expected a string/],
