@@ -10,6 +10,7 @@ import type { Logger } from './runtime/logger.js';
 import { createHttpApp } from './http/app.js';
 import { Gossip } from './swim/gossip.js';
 import { loadKeyring, saveKeyring } from './swim/keyring-file.js';
+import { loadPeers, savePeers } from './swim/peers-file.js';
 import { UserEventLog } from './events.js';
 import type { CatalogClient } from './http/catalog-client.js';
 import { LocalState } from './local/state.js';
@@ -46,6 +47,8 @@ const DNS_QUERY = 'DNS.Query';
 export const SHUTDOWN_DRAIN_MS = 5000;
 /** How long a graceful leave waits for the news to spread. */
 export const LEAVE_TIMEOUT_MS = 5000;
+/** After the leave broadcast went out, keep gossiping this long so it reaches everyone (Serf's LeavePropagateDelay). */
+export const LEAVE_PROPAGATE_MS = 1000;
 
 export interface AgentOptions {
   config: RuntimeConfig;
@@ -97,6 +100,10 @@ export class Agent {
   private readonly httpServers: Server[] = [];
   private readonly keyringFile: string | undefined;
   private joinTimer: TimerHandle | undefined;
+  private peersTimer: TimerHandle | undefined;
+  /** Set once this agent has left the cluster on purpose (recorded for the next start). */
+  private leftCluster = false;
+  private readonly peersFile: string | undefined;
   /** Catalog reads and writes: the local Raft server (forwarding to the leader) on servers, RPC through the pool on clients. */
   private catalog: CatalogClient | undefined;
   private local: LocalState | undefined;
@@ -120,6 +127,7 @@ export class Agent {
     this.nodeId = this.loadNodeId();
     const c = this.config;
     this.keyringFile = c.dataDir ? join(c.dataDir, 'serf', 'local.keyring') : undefined;
+    this.peersFile = c.dataDir ? join(c.dataDir, 'serf', 'peers.json') : undefined;
     const { keyring, source } = loadKeyring(this.keyringFile, c.encrypt);
     if (source === 'file' && c.encrypt) this.log.info('using the keyring in the data dir; the encrypt setting is ignored');
     this.keyring = keyring;
@@ -156,6 +164,7 @@ export class Agent {
       });
     }
     this.gossip.on('member-update', () => this.syncServers());
+    for (const ev of ['member-join', 'member-update', 'member-reap'] as const) this.gossip.on(ev, () => this.schedulePeersSave());
   }
 
   /**
@@ -285,6 +294,7 @@ export class Agent {
       );
     }
     if (c.retryJoin.length) this.retryJoin(1);
+    this.rejoinKnownPeers();
   }
 
   /** DNS interface options from `domain`, `alt_domain`, `recursors` and `dns_config`. */
@@ -376,6 +386,48 @@ export class Agent {
     }
   }
 
+  /** Rejoins the members known before a restart (Serf's snapshot rejoin), unless this agent had left on purpose. */
+  private rejoinKnownPeers(): void {
+    if (!this.peersFile) return;
+    const snap = loadPeers(this.peersFile);
+    if (!snap || snap.peers.length === 0) return;
+    if (snap.left && !this.config.rejoinAfterLeave) {
+      this.log.info('left the cluster before the restart; not rejoining known members (set rejoin_after_leave to do so)');
+      return;
+    }
+    const self = this.gossip.address();
+    const peers = snap.peers.filter((p) => p !== self);
+    if (peers.length === 0) return;
+    this.gossip.join(peers).then(
+      (n) => this.log.info(`rejoined the cluster through ${n} of ${peers.length} members known before the restart`),
+      (e: Error) => this.log.warn(`could not rejoin members known before the restart: ${e.message}`),
+    );
+  }
+
+  /** Writes the known members' gossip addresses at most once a second. */
+  private schedulePeersSave(): void {
+    if (!this.peersFile || this.peersTimer || this.state !== 'running') return;
+    this.peersTimer = this.clock.setTimeout(() => {
+      this.peersTimer = undefined;
+      this.savePeersNow(false);
+    }, 1000);
+  }
+
+  private savePeersNow(left: boolean): void {
+    if (!this.peersFile || !this.gossip) return;
+    this.leftCluster ||= left;
+    const self = this.config.nodeName;
+    const peers = this.gossip
+      .members()
+      .filter((m) => m.name !== self && (m.status === 'alive' || m.status === 'suspect' || m.status === 'failed'))
+      .map((m) => fmtAddr(m.addr, m.port));
+    try {
+      savePeers(this.peersFile, { peers, left: this.leftCluster });
+    } catch (e) {
+      this.log.warn(`cannot write ${this.peersFile}: ${(e as Error).message}`);
+    }
+  }
+
   /** retry_join: try every address; on failure wait retry_interval and try again, up to retry_max attempts (0 = forever). */
   private retryJoin(attempt: number): void {
     const c = this.config;
@@ -398,6 +450,8 @@ export class Agent {
   /** `PUT /v1/agent/leave`: leave gracefully, then stop the agent (the process exits). */
   private async leaveAndStop(): Promise<void> {
     await this.gossip.leave(LEAVE_TIMEOUT_MS);
+    this.savePeersNow(true);
+    await new Promise<void>((r) => this.clock.setTimeout(r, LEAVE_PROPAGATE_MS));
     // Answer the HTTP request first, then stop.
     this.clock.setTimeout(() => {
       void this.shutdown().then(() => this.opts.onFatal?.('left the cluster'));
@@ -471,6 +525,7 @@ export class Agent {
     const wasRunning = this.state === 'running';
     this.state = 'stopping';
     this.clock.clearTimeout(this.joinTimer);
+    this.clock.clearTimeout(this.peersTimer);
     this.clock.clearInterval(this.serverSync);
     this.antiEntropy?.stop();
     this.ttl?.stop();
@@ -485,7 +540,11 @@ export class Agent {
     }
     if (opts.leave && wasRunning && this.gossip) {
       this.log.info('leaving the cluster');
-      await this.gossip.leave(LEAVE_TIMEOUT_MS).catch((e: Error) => this.log.warn(`leave failed: ${e.message}`));
+      await this.gossip.leave(LEAVE_TIMEOUT_MS).then(
+        () => this.savePeersNow(true),
+        (e: Error) => this.log.warn(`leave failed: ${e.message}`),
+      );
+      await new Promise<void>((r) => this.clock.setTimeout(r, LEAVE_PROPAGATE_MS));
     }
     this.opts.logHub?.closeAll();
     await Promise.all(this.httpServers.map((s) => this.drain(s)));

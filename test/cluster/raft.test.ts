@@ -155,3 +155,39 @@ describe('cluster: crash safety and no-leader answers (real processes)', functio
     expect(Date.now() - t0).to.be.below(15_000);
   });
 });
+
+describe('cluster: rejoin after restart without a join address', function () {
+  this.timeout(90_000);
+  const agents: AgentProcess[] = [];
+  afterEach(() => {
+    for (const a of agents.splice(0)) a.cleanup();
+  });
+
+  it('a restarted server finds its cluster from the members it knew, and a server that left does not rejoin on its own', async () => {
+    const s1 = await startAgent({ name: 'r1', args: ['-server', '-bootstrap-expect=3'] });
+    agents.push(s1);
+    const join = [`-retry-join=127.0.0.1:${s1.serf}`, '-retry-interval=200ms'];
+    const s2 = await startAgent({ name: 'r2', args: ['-server', '-bootstrap-expect=3', ...join] });
+    const s3 = await startAgent({ name: 'r3', args: ['-server', '-bootstrap-expect=3', ...join] });
+    agents.push(s2, s3);
+    await eventually('a leader known to r3', 20_000, async () => (await s3.api<string>('/v1/status/leader')) !== '');
+    await new Promise((r) => setTimeout(r, 1500)); // let r3 write the members it knows
+    s3.kill('SIGKILL');
+    await s3.exited;
+    // No -retry-join this time: only the members remembered in the data dir.
+    const again = await startAgent({ name: 'r3', dataDir: s3.dataDir, args: ['-server', '-bootstrap-expect=3'], ports: { serf: s3.serf, server: s3.server } });
+    agents.push(again);
+    await eventually('the restarted server to know the leader', 20_000, async () => (await again.api<string>('/v1/status/leader')) !== '');
+    expect(again.output()).to.match(/rejoined the cluster through \d+ of \d+ members known before the restart/);
+
+    // A graceful leave is remembered: the next start does not rejoin by itself.
+    const r = await fetch(`${again.url}/v1/agent/leave`, { method: 'PUT' });
+    expect(r.status).to.equal(200);
+    await again.exited;
+    const third = await startAgent({ name: 'r3', dataDir: s3.dataDir, args: ['-server', '-bootstrap-expect=3'], ports: { serf: s3.serf, server: s3.server } });
+    agents.push(third);
+    await new Promise((r2) => setTimeout(r2, 1500));
+    expect(third.output()).to.match(/left the cluster before the restart; not rejoining/);
+    expect((await third.api<Array<{ Name: string }>>('/v1/agent/members')).map((m) => m.Name)).to.deep.equal(['r3']);
+  });
+});
