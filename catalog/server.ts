@@ -61,6 +61,10 @@ export interface CatalogServerOptions {
   bootstrapExpect: number;
   /** Milliseconds per Raft tick (election timeout 10–20 ticks). Default 100. */
   tickMs?: number;
+  /** Raft entries applied between snapshots. Default 8192 (RaftNode's). */
+  snapshotThreshold?: number;
+  /** Raft entries kept behind a snapshot for slow followers. Default 10240 (RaftNode's). */
+  trailingLogs?: number;
   /** Asks a peer whether it already has Raft state (so we must not bootstrap). */
   peerHasState?: (server: ServerInfo) => Promise<boolean>;
   /** How often the leader re-runs membership reconciliation. Default 2000 ms. */
@@ -143,7 +147,12 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
       clock: opts.clock,
       rng: opts.rng,
       tickMs: opts.tickMs ?? 100,
+      ...(opts.snapshotThreshold !== undefined ? { snapshotThreshold: opts.snapshotThreshold } : {}),
+      ...(opts.trailingLogs !== undefined ? { trailingLogs: opts.trailingLogs } : {}),
     });
+    this.raft.on('snapshot-restored', (s: { index: number; term: number }) =>
+      this.log.info({ index: s.index, term: s.term }, `raft: state restored from a leader's snapshot at index ${s.index}`),
+    );
     this.raft.on('change', (c: RaftNodeChange) => {
       this.log.info({ leader: c.leader, role: c.role, term: c.term }, `raft: ${c.role} in term ${c.term}${c.leader ? `, leader ${this.nameOf(c.leader)}` : ', no leader'}`);
       this.emit('change', c);
