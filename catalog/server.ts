@@ -9,6 +9,8 @@
  *   (every member event and periodically); nothing here reads gossip directly.
  * - Only the leader changes membership, one change at a time, each waiting for the
  *   previous one to be applied.
+ * - A server that comes back with a new ID under a known name or address replaces its old ID
+ *   (removed first, then the new one added as a non-voter); see replaced-servers.ts.
  * - A server bootstraps at most once: never when its storage already holds Raft state, and
  *   never when any peer reports having Raft state (it will be added by that cluster).
  */
@@ -21,6 +23,7 @@ import { NotLeaderError } from './raft/core/errors.js';
 import { ConfChangeType, type ConfState, type Entry, type RaftStorage, type RaftTransport } from './raft/types.js';
 import { StateStore, encodeCommand } from './state/index.js';
 import { reconcileCommands, type MemberView } from './reconcile.js';
+import { replacedServerIds, type KnownServer } from './replaced-servers.js';
 
 /** A server as gossip sees it. */
 export interface ServerInfo {
@@ -123,6 +126,8 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
   private readonly log: Logger;
   private readonly transport: ContactTransport;
   private servers = new Map<string, ServerInfo>();
+  /** Last gossip view of every server ID ever seen (also IDs gossip has since forgotten). */
+  private readonly known = new Map<string, KnownServer>();
   private readonly failedSince = new Map<string, number>();
   private bootstrapTried = false;
   private reconciling = false;
@@ -225,6 +230,7 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
     const next = new Map(servers.map((s) => [s.id, s]));
     for (const s of servers) {
       if (s.id === this.opts.id) continue;
+      this.known.set(s.id, { name: s.name, address: s.address });
       const old = this.servers.get(s.id);
       if (!old || old.address !== s.address) this.transport.setPeer(s.id, s.address);
       if (s.status === 'failed') {
@@ -311,12 +317,12 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
 
   addressOf(id: string): string {
     if (id === this.opts.id) return this.opts.address;
-    return this.servers.get(id)?.address ?? '';
+    return this.servers.get(id)?.address ?? this.known.get(id)?.address ?? '';
   }
 
   private nameOf(id: string): string {
     if (id === this.opts.id) return this.opts.name;
-    return this.servers.get(id)?.name ?? id;
+    return this.servers.get(id)?.name ?? this.known.get(id)?.name ?? id;
   }
 
   /** bootstrap_expect: once enough servers are alive and none has Raft state, bootstrap with all of them. */
@@ -364,6 +370,13 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
       for (const s of this.servers.values()) {
         if (s.id === this.opts.id || !this.raft.isLeader) continue;
         if (s.status === 'alive' && !members.has(s.id)) {
+          const replaced = replacedServerIds([...members].filter((id) => id !== this.opts.id), this.known, s);
+          if (replaced.length > 0) {
+            const old = replaced[0] as string;
+            this.log.warn(`raft: removing server ID ${old}, replaced by ${s.name} (${s.address}) with new ID ${s.id}`);
+            await this.raft.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: old });
+            return;
+          }
           this.log.info(`raft: adding server ${s.name} (${s.address}) as a non-voter`);
           await this.raft.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: s.id, address: s.address });
           return;

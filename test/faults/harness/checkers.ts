@@ -75,6 +75,35 @@ export async function checkConvergence(cluster: Cluster, waitMs: number): Promis
   }
 }
 
+interface RaftConfiguration {
+  Servers: Array<{ ID: string; Node: string; Address: string; Voter: boolean }>;
+}
+
+/**
+ * After heal, the Raft configuration is exactly the running servers, each once and a voter
+ * (no dead IDs of replaced servers left behind, no learner stuck unpromoted).
+ */
+export async function checkRaftMembership(cluster: Cluster, waitMs: number): Promise<CheckReport> {
+  const want = cluster.servers.filter((h) => h.running).map((h) => h.name).sort();
+  const until = Date.now() + waitMs;
+  let last = '';
+  for (;;) {
+    try {
+      const leader = await cluster.leader();
+      if (leader) {
+        const { body } = await leader.api<RaftConfiguration>('/v1/operator/raft/configuration');
+        const got = body.Servers.map((s) => `${s.Node}${s.Voter ? '' : '(non-voter)'}`).sort();
+        last = got.join(',');
+        if (JSON.stringify(got) === JSON.stringify(want)) return { name: 'raft-membership', anomalies: 0, detail: `voters ${got.join(',')}` };
+      }
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (Date.now() > until) return { name: 'raft-membership', anomalies: 1, detail: `configuration ${last} after ${waitMs} ms, want voters ${want.join(',')}` };
+    await sleep(500);
+  }
+}
+
 interface Member {
   Name: string;
   Status: number;

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SeededRng } from '../../../agent/runtime/rng.js';
-import { checkAcknowledged, checkConvergence, checkLinearizable, GossipWatch, type CheckReport } from './checkers.js';
+import { checkAcknowledged, checkConvergence, checkLinearizable, checkRaftMembership, GossipWatch, type CheckReport } from './checkers.js';
 import { Cluster, type Host } from './cluster.js';
 import { History } from './history.js';
 import type { Nemesis, Scenario } from './scenarios.js';
@@ -155,9 +155,10 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunRepor
     report.checks.push(checkLinearizable(history, 30_000));
     report.checks.push(await checkAcknowledged(c, catalog.acked, 20_000));
     report.checks.push(await checkConvergence(c, 30_000));
+    report.checks.push(await checkRaftMembership(c, 30_000));
     report.checks.push(watch.report(faulted));
     for (const name of sc.expectSnapshotRestore?.(nemesis) ?? []) {
-      const restored = c.host(name).output().includes("state restored from a leader's snapshot");
+      const restored = readFileSync(join(dir, `${name}.log`), 'utf8').includes("state restored from a leader's snapshot");
       report.checks.push({ name: 'caught-up-by-snapshot', anomalies: restored ? 0 : 1, detail: `${name} ${restored ? 'restored a leader snapshot' : 'never restored a leader snapshot'}` });
     }
     report.operations = history.counts();
