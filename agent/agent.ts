@@ -26,11 +26,16 @@ import { ServerPool } from './rpc/pool.js';
 import { LocalClusterOps, RemoteClusterOps, registerServerEndpoints, Methods, type ClusterOps } from './rpc/endpoints.js';
 import { CatalogServer, type ServerInfo } from '../catalog/server.js';
 import type { MemberView } from '../catalog/reconcile.js';
+import { DnsServer, type DnsServerOptions } from '../dns/server.js';
+import { storeReader } from '../dns/catalog-reader.js';
 import { TcpTransport } from '../catalog/raft/transport.js';
 import { MemoryStorage } from '../catalog/raft/memory-storage.js';
 import { FileStorage } from '../catalog/raft/wal/index.js';
 import type { Message } from '../catalog/raft/core/messages.js';
 import type { MemberInfo } from './swim/core/membership.js';
+
+/** RPC method by which client agents have a server answer a DNS query. */
+const DNS_QUERY = 'DNS.Query';
 
 /** How long shutdown waits for HTTP requests in flight. */
 export const SHUTDOWN_DRAIN_MS = 5000;
@@ -72,6 +77,8 @@ export class Agent {
   cluster!: ClusterOps;
   private mux: ServerPortMux | undefined;
   private rpcServer: RpcServer | undefined;
+  /** One per client address; on servers also the answerer of DNS queries forwarded by clients. */
+  private readonly dnsServers: DnsServer[] = [];
   private serverPort = 0;
   private readonly keyring;
   private serverSync: TimerHandle | undefined;
@@ -184,6 +191,14 @@ export class Agent {
     const catalog = new ServerCatalogClient(server, endpoint, this.rpcClient);
     registerCatalogEndpoints(rpc, catalog);
     this.catalog = catalog;
+    // Answers DNS for this server's listeners and for client agents (forwarded raw over RPC).
+    const dnsAnswerer = new DnsServer({ ...this.dnsOptions(), reader: storeReader(server.store) });
+    this.dnsServers.push(dnsAnswerer);
+    rpc.register(DNS_QUERY, async (args) => {
+      const a = args as { msg: Uint8Array; transport: 'udp' | 'tcp' };
+      const out = await dnsAnswerer.handle(Buffer.from(a.msg), a.transport === 'tcp' ? 'tcp' : 'udp');
+      return out === null ? null : new Uint8Array(out);
+    });
     await server.start();
     this.log.info(`server port (RPC and Raft) listening on ${this.serverAddress()}`);
   }
@@ -200,7 +215,10 @@ export class Agent {
     this.pool.update(servers.filter((s) => s.status === 'alive' || s.status === 'suspect').map((s) => ({ name: s.name, address: s.address })));
     this.server?.updateServers(servers);
     this.server?.updateMembers(
-      this.gossip.members().map((m) => ({ name: m.name, id: m.tags['id'] ?? '', addr: m.addr, status: m.status as MemberView['status'] })),
+      this.gossip.members().map((m) => {
+        const port = m.tags['role'] === 'consul' && m.tags['dc'] === c.datacenter ? Number(m.tags['port']) : NaN;
+        return { name: m.name, id: m.tags['id'] ?? '', addr: m.addr, status: m.status as MemberView['status'], ...(port > 0 ? { serverPort: port } : {}) };
+      }),
     );
   }
 
@@ -228,6 +246,7 @@ export class Agent {
       this.syncServers();
       this.serverSync = this.clock.setInterval(() => this.syncServers(), 5000);
       if (c.ports.http >= 0) await this.startHttp();
+      if (c.ports.dns >= 0) await this.startDns();
     } catch (e) {
       await this.shutdown();
       throw e;
@@ -243,6 +262,61 @@ export class Agent {
       );
     }
     if (c.retryJoin.length) this.retryJoin(1);
+  }
+
+  /** DNS interface options from `domain`, `alt_domain`, `recursors` and `dns_config`. */
+  private dnsOptions(): DnsServerOptions {
+    const c = this.config;
+    const d = c.dns;
+    const rng = this.rng.fork();
+    return {
+      domain: c.domain.replace(/\.$/, ''),
+      ...(c.altDomain ? { altDomain: c.altDomain.replace(/\.$/, '') } : {}),
+      datacenter: c.datacenter,
+      nodeTtlMs: d.nodeTtlMs,
+      serviceTtlMs: d.serviceTtlMs,
+      udpAnswerLimit: d.udpAnswerLimit,
+      aRecordLimit: d.aRecordLimit,
+      onlyPassing: d.onlyPassing,
+      enableTruncate: d.enableTruncate,
+      recursors: c.recursors,
+      recursorTimeoutMs: d.recursorTimeoutMs,
+      recursorStrategy: d.recursorStrategy,
+      soa: { refresh: d.soa.refresh, retry: d.soa.retry, expire: d.soa.expire, minTtl: d.soa.minTtl },
+      allowStale: d.allowStale,
+      maxStaleMs: d.maxStaleMs,
+      random: () => rng.next(),
+      logger: this.opts.logger,
+    };
+  }
+
+  /**
+   * DNS on every client address: servers answer from their own catalog replica (a stale read,
+   * Consul's `allow_stale` default); client agents pass each query to a server over RPC.
+   */
+  private async startDns(): Promise<void> {
+    const c = this.config;
+    for (const host of c.clientAddrs) {
+      const base = { ...this.dnsOptions(), host, port: c.ports.dns };
+      const dns = this.server
+        ? new DnsServer({ ...base, reader: storeReader(this.server.store) })
+        : new DnsServer({
+            ...base,
+            upstream: async (msg, transport) => {
+              const out = await this.pool.call<Uint8Array | null>(DNS_QUERY, { msg: new Uint8Array(msg), transport }, 5000);
+              return out === null ? null : Buffer.from(out);
+            },
+          });
+      await dns.start().catch((e: NodeJS.ErrnoException) => {
+        throw new Error(
+          e.code === 'EADDRINUSE' ? `agent: DNS port ${c.ports.dns} on ${host} is already in use (set -dns-port or ports.dns)` : `agent: cannot start DNS on ${fmtAddr(host, c.ports.dns)}: ${e.message}`,
+          { cause: e },
+        );
+      });
+      this.dnsServers.push(dns);
+      const a = dns.address();
+      this.log.info({ address: a.host, port: a.port }, `DNS listening on ${fmtAddr(a.host, a.port)} (UDP and TCP)`);
+    }
   }
 
   private async startHttp(): Promise<void> {
@@ -360,6 +434,7 @@ export class Agent {
       await this.gossip.leave(LEAVE_TIMEOUT_MS).catch((e: Error) => this.log.warn(`leave failed: ${e.message}`));
     }
     await Promise.all(this.httpServers.map((s) => this.drain(s)));
+    await Promise.all(this.dnsServers.map((d) => d.stop().catch(() => undefined)));
     this.httpServers.length = 0;
     await this.gossip?.shutdown();
     this.rpcServer?.close();

@@ -8,6 +8,7 @@
  * - The leader never deregisters itself.
  * - Nodes in the catalog without a `serfHealth` check were registered by other means
  *   (`/v1/catalog/register` for external services) and are left alone.
+ * - Every server gets the `consul` service (port = its server port), as Consul's leader does.
  * - A node row that exists is not rewritten (SkipNodeUpdate), so the member's own
  *   anti-entropy stays the authority for its address and metadata.
  */
@@ -25,7 +26,12 @@ export interface MemberView {
   id: string;
   addr: string;
   status: 'alive' | 'suspect' | 'failed' | 'left' | 'leaving';
+  /** For a server of this datacenter: its server (RPC/Raft) port; it then gets the `consul` service. */
+  serverPort?: number;
 }
+
+/** The service the leader registers on every server node (DNS NS records and `consul.service.consul` use it). */
+export const CONSUL_SERVICE = 'consul';
 
 /**
  * @param reapUnknown also deregister serfHealth nodes that gossip does not know at all; only
@@ -43,7 +49,9 @@ export function reconcileCommands(store: StateStore, members: readonly MemberVie
       continue;
     }
     const want = m.status === 'failed' ? 'critical' : 'passing';
-    if (node && serf && serf.Status === want) continue;
+    const consulSvc = node?.Services[CONSUL_SERVICE];
+    const needsService = m.serverPort !== undefined && (!consulSvc || consulSvc.Port !== m.serverPort);
+    if (node && serf && serf.Status === want && !needsService) continue;
     out.push({
       type: CommandType.Register,
       req: {
@@ -51,6 +59,7 @@ export function reconcileCommands(store: StateStore, members: readonly MemberVie
         ...(m.id ? { ID: m.id } : {}),
         Address: node?.Node.Address ?? m.addr,
         SkipNodeUpdate: !!node,
+        ...(needsService ? { Service: { ID: CONSUL_SERVICE, Service: CONSUL_SERVICE, Port: m.serverPort as number, Tags: [] } } : {}),
         Check: {
           CheckID: SERF_CHECK_ID,
           Name: SERF_CHECK_NAME,

@@ -10,7 +10,8 @@
  *   scale = {@link scaleFactor}(cluster size), like Consul: it reads `nodeServices` and
  *   `nodeChecks` for this node, marks every difference (missing, changed, or unknown to the
  *   agent) and fixes it the same way. Catalog entries of this node that the agent does not
- *   have are deregistered — except the `serfHealth` check, which belongs to the servers.
+ *   have are deregistered — except the `serfHealth` check and a server's `consul` service,
+ *   which belong to the leader's member reconciliation.
  * - A check whose only change is its Output (a TTL heartbeat with a new note) is pushed at
  *   most once per `checkUpdateIntervalMs` (Consul's check_update_interval, 5 min); status
  *   and definition changes go at once. A full sync pushes any output difference it finds.
@@ -30,6 +31,8 @@ import type { LocalCheck, LocalService } from './types.js';
 
 /** Check owned by the servers (gossip health); anti-entropy never touches it. */
 export const SERF_HEALTH_CHECK = 'serfHealth';
+/** Registered by the leader for every server; never removed by an agent's anti-entropy. */
+export const CONSUL_SERVICE_ID = 'consul';
 /** Consul's anti-entropy defaults. */
 export const DEFAULT_SYNC_INTERVAL_MS = 60_000;
 export const DEFAULT_RETRY_INTERVAL_MS = 15_000;
@@ -231,7 +234,8 @@ export class AntiEntropy {
     if (n.Address !== node.address || n.ID !== node.id || !sameJson(n.Meta, node.meta) || !sameJson(n.TaggedAddresses, node.taggedAddresses)) {
       this.dirtyNode = true;
     }
-    const remoteServices = new Map(ns.Services.map((s) => [s.ID, s]));
+    // The `consul` service of a server node is the leader's (member reconciliation), like serfHealth.
+    const remoteServices = new Map(ns.Services.filter((s) => s.ID !== CONSUL_SERVICE_ID).map((s) => [s.ID, s]));
     for (const id of remoteServices.keys()) if (local.service(id) === undefined) this.dirtyServices.add(id);
     for (const l of local.services()) {
       const r = remoteServices.get(l.ID);

@@ -69,3 +69,19 @@ describe('leader member reconciliation (serfHealth)', () => {
     expect(s.node('gone').value).to.equal(null);
   });
 });
+
+describe('leader member reconciliation: the consul service', () => {
+  it('registers the consul service on every server with its server port, once', () => {
+    const s = new StateStore();
+    const members: MemberView[] = [
+      { name: 'leader', id: '', addr: '10.0.0.1', status: 'alive', serverPort: 8300 },
+      { name: 'client', id: '', addr: '10.0.0.9', status: 'alive' },
+    ];
+    converge(s, members);
+    expect(s.node('leader').value!.Services['consul']).to.include({ Service: 'consul', Port: 8300 });
+    expect(s.node('client').value!.Services['consul']).to.equal(undefined);
+    expect(reconcileCommands(s, members, 'leader', true)).to.deep.equal([]);
+    converge(s, [{ ...members[0]!, serverPort: 9300 }, members[1]!]);
+    expect(s.node('leader').value!.Services['consul']!.Port).to.equal(9300);
+  });
+});

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { startAgent, eventually, type AgentProcess } from '../lib/agent-process.js';
 
 interface HealthEntry {
@@ -53,6 +54,15 @@ describe('cluster: catalog across 3 servers and 2 clients (real processes)', fun
     const health = await c2.api<HealthEntry[]>('/v1/health/service/web?passing');
     expect(health).to.have.length(1);
     expect(health[0]!.Checks.map((c) => c.CheckID)).to.include('serfHealth');
+  });
+
+  it('answers DNS on a client agent (forwarded to a server) and on a server, with the consul service on every server', async () => {
+    const dig = (a: AgentProcess, ...q: string[]): string =>
+      execFileSync('dig', ['+short', '+time=2', '+tries=2', '@127.0.0.1', '-p', String(a.dns), ...q], { encoding: 'utf8' }).trim();
+    await eventually('web by DNS on the other client', 10_000, async () => dig(c2, 'web.service.consul') === '127.0.0.1');
+    expect(dig(servers[1]!, 'web.service.consul', 'SRV')).to.match(/^1 1 8080 cc1\.node\.dc1\.consul\.$/);
+    await eventually('three servers in consul.service.consul', 10_000, async () => dig(c1, 'consul.service.consul').split('\n').length === 3);
+    expect(dig(c2, 'nosuch.service.consul')).to.equal('');
   });
 
   it('a killed client turns serfHealth critical and drops out of ?passing', async () => {

@@ -435,7 +435,8 @@ export class SwimCore {
     // Lifeguard: missed nacks mean our own links or loop are the likely problem.
     this.awareness.applyDelta(p.expectedNacks > 0 ? Math.max(0, p.expectedNacks - p.nacks) : 1);
     const m = this.table.get(p.target);
-    if (m && m.status === 'alive') this.suspectNode({ t: MsgType.Suspect, node: m.name, inc: m.incarnation, from: this.name });
+    // Already suspect (from gossip): our own failed probe is an independent confirmation (Lifeguard).
+    if (m && (m.status === 'alive' || m.status === 'suspect')) this.suspectNode({ t: MsgType.Suspect, node: m.name, inc: m.incarnation, from: this.name });
   }
 
   // ---------------------------------------------------------------- messages

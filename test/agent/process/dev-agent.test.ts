@@ -10,7 +10,7 @@ const MAIN = 'dist/agent/cli/main.js';
 
 /** Starts `herald agent` as a real process and collects its output. */
 function startAgent(args: string[]): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const proc = spawn(process.execPath, [MAIN, 'agent', '-serf-lan-port=0', '-server-port=0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [MAIN, 'agent', '-serf-lan-port=0', '-server-port=0', '-dns-port=0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += String(d)));
   proc.stderr!.on('data', (d) => (out += String(d)));

@@ -125,3 +125,28 @@ describe('swim simulation', function () {
     });
   });
 });
+
+describe('swim simulation: Lifeguard confirmations', function () {
+  this.timeout(60_000);
+  // Regression: a member already suspect by gossip used to be probed without counting our own
+  // failed probe as a confirmation, so suspicion ran to nearly its maximum (~30 s at n = 50).
+  for (const seed of [11, 12, 13]) {
+    it(`independent failed probes shorten suspicion (seed ${seed}): 50 members detect a kill near the minimum timeout`, () => {
+      const sim = new SwimSim({ seed, n: 50, profile: 'lan', config: { tickMs: 20 }, loss: 0.01, minDelay: 1, maxDelay: 3 });
+      for (const n of sim.nodes.slice(1)) sim.join(n, sim.nodes[0]!);
+      sim.run(120_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 25);
+      expect(sim.unconverged(), `seed ${seed}: did not converge`).to.deep.equal([]);
+      const victim = sim.nodes[1 + sim.rng.int(49)]!;
+      sim.kill(victim);
+      const t0 = sim.now;
+      const survivors = sim.running();
+      sim.run(120_000 / sim.config.tickMs, () => survivors.every((n) => n.core.member(victim.name)?.status === 'failed'), 5);
+      const cfg = sim.config;
+      const minMs = suspicionTimeout(cfg.suspicionMult, 50, cfg.probeIntervalMs);
+      const tookMs = sim.ticksToMs(sim.now - t0);
+      expect(survivors.filter((n) => n.core.member(victim.name)?.status !== 'failed'), `seed ${seed}`).to.have.length(0);
+      // Max suspicion is 6 × min (≈ 41 s here); with confirmations it must end well before 2 × min + 5 probes.
+      expect(tookMs, `seed ${seed}: detection took ${tookMs} ms (min suspicion ${minMs} ms)`).to.be.below(2 * minMs + 5 * cfg.probeIntervalMs);
+    });
+  }
+});
