@@ -158,7 +158,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'lossy',
-    summary: '5 servers + 3 clients; every host loses 10% of its packets with 50 ms ± 20 ms delay (netem) for the whole fault phase.',
+    summary: '5 servers + 3 clients; every host loses 10% of its packets with 50 ms ± 20 ms delay for the whole fault phase (tc netem; loss only, by iptables, where the kernel has no netem).',
     hosts: hosts(5, 3),
     nemesis: async (n) => {
       const all = n.cluster.hosts.map((h) => h.name);
