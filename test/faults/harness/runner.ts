@@ -105,7 +105,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunRepor
     watch = new GossipWatch(c, () => history.now());
     watch.start();
     let clientsStop = false;
-    const clients = Promise.all(workloads.map((w, i) => runClients(c, w, rng.fork(), o.workers ?? 4, () => clientsStop, 25 + i * 0)));
+    const clients = Promise.all(workloads.map((w, i) => runClients(c, w, rng.fork(), o.workers ?? 4, () => clientsStop, 25, i * 1_000_000)));
 
     const faultEnd = Date.now() + o.timeSec * 1000;
     const nemesis: Nemesis = {
@@ -147,7 +147,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunRepor
     await waitFor('final reads', 30_000, async () => {
       const l = await c.leader();
       if (!l) return false;
-      for (const w of workloads) await w.finalReads(900_000, l);
+      for (const [i, w] of workloads.entries()) await w.finalReads(i * 1_000_000 + 900_000, l);
       return true;
     });
     await watch.stop();

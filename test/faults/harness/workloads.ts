@@ -210,11 +210,12 @@ export class KvWorkload implements Workload {
 /**
  * Runs `workers` concurrent clients until `until()` is true: each picks a running, unpaused
  * agent at random per operation. A client whose operation ended `info` continues under a
- * fresh process id (its old operation may still be in flight), as in Jepsen.
+ * fresh process id (its old operation may still be in flight), as in Jepsen. Process ids are
+ * `processBase + worker × 10000 + n`: give each concurrent workload its own base.
  */
-export async function runClients(cluster: Cluster, workload: Workload, rng: Rng, workers: number, stop: () => boolean, pauseMs = 25): Promise<void> {
+export async function runClients(cluster: Cluster, workload: Workload, rng: Rng, workers: number, stop: () => boolean, pauseMs = 25, processBase = 0): Promise<void> {
   const loop = async (w: number): Promise<void> => {
-    let process = w * 10_000;
+    let process = processBase + w * 10_000;
     while (!stop()) {
       const targets = cluster.hosts.filter((h) => h.running && !h.paused);
       if (targets.length === 0) {
