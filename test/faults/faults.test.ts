@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { formatReport, runScenario } from './harness/runner.js';
 import { scenarios } from './harness/scenarios.js';
-import { unsupportedReason } from './harness/netns.js';
+import { cleanupLeftovers, unsupportedReason } from './harness/netns.js';
 
 /**
  * The fault suite in CI: every scenario once, with a fixed seed and a short fault phase
@@ -13,7 +13,7 @@ import { unsupportedReason } from './harness/netns.js';
  */
 describe('faults: real agents in network namespaces (Jepsen-style)', function () {
   const timeSec = Number(process.env['HERALD_FAULTS_TIME'] ?? 8);
-  this.timeout((timeSec + 150) * 1000);
+  this.timeout((timeSec + 400) * 1000);
   const flag = process.env['HERALD_FAULTS'];
   const wanted = flag === '1' || (flag !== '0' && process.env['CI'] === 'true');
   const why = !wanted ? 'runs in CI (CI=true) or with HERALD_FAULTS=1 (about 2.5 min)' : unsupportedReason();
@@ -23,6 +23,10 @@ describe('faults: real agents in network namespaces (Jepsen-style)', function ()
       console.log(`      faults: skipped: ${why}`);
       this.skip();
     }
+  });
+
+  after(() => {
+    if (!why) cleanupLeftovers();
   });
 
   scenarios.forEach((sc, i) => {

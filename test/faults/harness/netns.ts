@@ -90,6 +90,9 @@ export interface LinkImpairment {
   jitterMs: number;
 }
 
+/** The live network, if any: only it may tear down (a stale run's cleanup must not remove a newer one). */
+let current: Network | undefined;
+
 export class Network {
   private readonly addrs = new Map<string, string>();
   /** Whether `tc netem` is available; without it impairments are loss-only. */
@@ -109,6 +112,7 @@ export class Network {
     for (const h of hosts) if (!/^[a-z0-9]{1,10}$/.test(h)) throw new Error(`faults: bad host name ${JSON.stringify(h)}`);
     cleanupLeftovers();
     const net = new Network(hosts);
+    current = net;
     try {
       ip('netns', 'add', BRIDGE_NS);
       ip('-n', BRIDGE_NS, 'link', 'set', 'lo', 'up');
@@ -187,6 +191,8 @@ export class Network {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    if (current !== this) return;
+    current = undefined;
     cleanupLeftovers();
   }
 }

@@ -26,6 +26,11 @@ export interface Scenario {
   config?: Record<string, unknown>;
   /** Runs faults until `n.active()` is false. The runner heals everything afterwards. */
   nemesis: (n: Nemesis) => Promise<void>;
+  /**
+   * Negative control: clients read with ?stale, and the run passes only if the
+   * linearizability checker finds the resulting anomaly (proof the checker has teeth).
+   */
+  control?: boolean;
   /** Servers that must have restored a leader's snapshot by the end. */
   expectSnapshotRestore?: (n: Nemesis) => string[];
 }
@@ -67,6 +72,20 @@ export const scenarios: Scenario[] = [
         if (!leader || !n.active()) break;
         const rest = n.cluster.hosts.filter((h) => h !== leader);
         await cycle(n, 6000 + n.rng.int(4000), 4000, () => partition(n, [[leader], rest], `isolate leader ${leader.name}`), () => heal(n));
+      }
+    },
+  },
+  {
+    name: 'control-stale-reads',
+    summary: 'negative control: as leader-isolated, but clients read with ?stale; passes only if the checker catches the stale reads.',
+    hosts: hosts(5, 3),
+    control: true,
+    nemesis: async (n) => {
+      while (n.active()) {
+        const leader = await n.awaitLeader(10_000);
+        if (!leader || !n.active()) break;
+        const rest = n.cluster.hosts.filter((h) => h !== leader);
+        await cycle(n, 8000, 3000, () => partition(n, [[leader], rest], `isolate leader ${leader.name}`), () => heal(n));
       }
     },
   },

@@ -57,8 +57,13 @@ export class CatalogWorkload implements Workload {
   private readonly values = new Values();
   private addSeq = 0;
 
+  /**
+   * @param readMode 'consistent' is the claim under test; 'stale' reads any server's local
+   *   state and exists only as the negative control (the checker must catch it).
+   */
   constructor(
     private readonly history: History,
+    private readonly readMode: 'consistent' | 'stale' = 'consistent',
     nKeys = 3,
     private readonly timeoutMs = 3000,
   ) {
@@ -76,7 +81,7 @@ export class CatalogWorkload implements Workload {
   private read(process: number, host: Host, key: string): Promise<Outcome> {
     return this.history.run(process, 'read', { op: 'read', key }, host.name, key, async () => {
       try {
-        const r = await http(host, `/v1/catalog/service/${key}?consistent`, {}, this.timeoutMs);
+        const r = await http(host, `/v1/catalog/service/${key}?${this.readMode}`, {}, this.timeoutMs);
         if (r.status !== 200) return { type: 'fail', error: `${r.status} ${r.text.trim()}` };
         const list = JSON.parse(r.text) as Array<{ ServicePort: number }>;
         return { type: 'ok', value: list.length === 0 ? null : String(list[0]!.ServicePort) };
@@ -133,8 +138,10 @@ export class KvWorkload implements Workload {
   readonly keys: string[];
   private readonly values = new Values();
 
+  /** @param readMode as for {@link CatalogWorkload}. */
   constructor(
     private readonly history: History,
+    private readonly readMode: 'consistent' | 'stale' = 'consistent',
     nKeys = 3,
     private readonly timeoutMs = 3000,
   ) {
@@ -165,7 +172,7 @@ export class KvWorkload implements Workload {
     let index = 0;
     const outcome = await this.history.run(process, 'read', { op: 'read', key }, host.name, key, async () => {
       try {
-        const r = await http(host, `/v1/kv/${key}?consistent`, {}, this.timeoutMs);
+        const r = await http(host, `/v1/kv/${key}?${this.readMode}`, {}, this.timeoutMs);
         if (r.status === 404) return { type: 'ok', value: null };
         if (r.status !== 200) return { type: 'fail', error: `${r.status} ${r.text.trim()}` };
         const e = (JSON.parse(r.text) as Array<{ Value: string | null; ModifyIndex: number }>)[0]!;
