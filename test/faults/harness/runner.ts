@@ -6,7 +6,7 @@ import { checkAcknowledged, checkConvergence, checkLinearizable, checkRaftMember
 import { Cluster, type Host } from './cluster.js';
 import { History } from './history.js';
 import type { Nemesis, Scenario } from './scenarios.js';
-import { CatalogWorkload, KvWorkload, runClients, type Workload } from './workloads.js';
+import { CatalogWorkload, KvWorkload, LockWorkload, runClients, type Workload } from './workloads.js';
 
 export interface RunOptions {
   seed: number;
@@ -99,9 +99,9 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunRepor
     const readMode = sc.control ? 'stale' : 'consistent';
     const catalog = new CatalogWorkload(history, readMode);
     const workloads: Workload[] = [catalog];
-    if (await KvWorkload.available(c.servers[0] as Host)) workloads.push(new KvWorkload(history, readMode));
+    if (await KvWorkload.available(c.servers[0] as Host)) workloads.push(new KvWorkload(history, readMode), new LockWorkload(history));
     report.workloads = workloads.map((w) => w.name);
-    note(`workloads: ${report.workloads.join(', ')}${workloads.length === 1 ? ' (no /v1/kv on this build: KV workload skipped)' : ''}`);
+    note(`workloads: ${report.workloads.join(', ')}${workloads.length === 1 ? ' (no /v1/kv on this build: KV and lock workloads skipped)' : ''}`);
 
     watch = new GossipWatch(c, () => history.now());
     watch.start();

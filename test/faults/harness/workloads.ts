@@ -237,3 +237,86 @@ export async function runClients(cluster: Cluster, workload: Workload, rng: Rng,
   };
   await Promise.all(Array.from({ length: workers }, (_, w) => loop(w)));
 }
+
+/**
+ * Consul locks (sessions + `?acquire` / `?release`) checked for mutual exclusion as a
+ * register: the lock key's holder is the state (null when free). Each client process has its
+ * own session (no TTL, no health checks, LockDelay 0s, so nothing frees a lock behind the
+ * model's back) and only acquires while it believes it holds nothing, so:
+ *   acquire(s) = cas(null → s)  (true iff the lock was free),
+ *   release(s) = cas(s → null)  (true iff s held it).
+ * Two holders at once would need an acquire to succeed on a held lock: not linearizable.
+ * When an acquire or release ends unknown, the session is destroyed (which frees whatever it
+ * held: cas(s → null) with an unknown result but a known time window) and the process moves on.
+ */
+export class LockWorkload implements Workload {
+  readonly name = 'lock';
+  readonly keys = ['faults/lock'];
+  private readonly sessions = new Map<number, string>();
+  private readonly holding = new Set<number>();
+
+  constructor(
+    private readonly history: History,
+    private readonly timeoutMs = 3000,
+  ) {}
+
+  async step(process: number, host: Host, rng: Rng): Promise<Outcome> {
+    const key = this.keys[0] as string;
+    let s = this.sessions.get(process);
+    if (!s) {
+      const out = await this.history.run(process, 'session-create', null, host.name, undefined, async () => {
+        try {
+          const body = JSON.stringify({ Name: `faults-${process}`, LockDelay: '0s', NodeChecks: [] });
+          const r = await http(host, '/v1/session/create', { method: 'PUT', body }, this.timeoutMs);
+          if (r.status !== 200) return { type: r.status < 500 ? 'fail' : 'info', error: `${r.status} ${r.text.trim()}` };
+          return { type: 'ok', value: (JSON.parse(r.text) as { ID: string }).ID };
+        } catch (e) {
+          return classify(e, false);
+        }
+      });
+      // A session of unknown fate holds no lock; it can be forgotten.
+      if (out.type !== 'ok') return out;
+      s = out.value as string;
+      this.sessions.set(process, s);
+    }
+    const holds = this.holding.has(process);
+    if (holds && rng.next() < 0.3) return { type: 'ok', value: 'hold' };
+    const input = holds ? { op: 'cas' as const, key, expected: s, value: null as unknown as string } : { op: 'cas' as const, key, expected: null, value: s };
+    const verb = holds ? 'release' : 'acquire';
+    const out = await this.history.run(process, 'cas', input, host.name, key, async () => {
+      try {
+        const r = await http(host, `/v1/kv/${key}?${verb}=${s}`, { method: 'PUT', body: String(process) }, this.timeoutMs);
+        if (r.status === 200) return { type: 'ok', value: r.text.trim() === 'true' };
+        return { type: r.status < 500 ? 'fail' : 'info', error: `${r.status} ${r.text.trim()}` };
+      } catch (e) {
+        return classify(e, false);
+      }
+    });
+    if (out.type === 'ok') {
+      if (holds) this.holding.delete(process);
+      else if (out.value === true) this.holding.add(process);
+    }
+    if (out.type === 'info') await this.abandon(process, host, s);
+    return out;
+  }
+
+  /** Destroys the session (freeing what it may hold) and forgets the process's state. */
+  private async abandon(process: number, host: Host, s: string): Promise<void> {
+    const key = this.keys[0] as string;
+    await this.history.run(process, 'cas', { op: 'cas', key, expected: s, value: null as unknown as string }, host.name, key, async () => {
+      try {
+        const r = await http(host, `/v1/session/destroy/${s}`, { method: 'PUT' }, this.timeoutMs);
+        if (r.status === 200) return { type: 'ok', value: undefined };
+        return { type: 'info', error: `${r.status} ${r.text.trim()}` };
+      } catch (e) {
+        return { type: 'info', error: (e as Error).message };
+      }
+    });
+    this.sessions.delete(process);
+    this.holding.delete(process);
+  }
+
+  async finalReads(): Promise<void> {
+    // The lock's state is judged from acquire/release results alone.
+  }
+}
