@@ -53,6 +53,13 @@ export class History {
     return c;
   }
 
+  /** Completions per operation name and outcome, e.g. { 'write:ok': 12, 'cas:info': 1 }. */
+  byOperation(): Record<string, number> {
+    const c: Record<string, number> = {};
+    for (const e of this.events) if (e.type !== 'invoke') c[`${e.f}:${e.type}`] = (c[`${e.f}:${e.type}`] ?? 0) + 1;
+    return c;
+  }
+
   /** Invoke/completion pairs, in invocation order. */
   pairs(): Array<{ invoke: HistoryEvent; done: HistoryEvent | undefined }> {
     const open = new Map<number, HistoryEvent>();
@@ -74,13 +81,15 @@ export class History {
   }
 
   /**
-   * The read/write/cas operations as the linearizability checker's input: failed operations
+   * Operations whose input is a register read/write/cas (whatever their name: a lock acquire
+   * is a cas) as the linearizability checker's input: failed operations
    * are dropped (they did not happen), failed reads too; unknown ones end at Infinity.
    */
   kvOperations(): Operation[] {
     const ops: Operation[] = [];
     for (const { invoke, done } of this.pairs()) {
-      if (!['read', 'write', 'cas'].includes(invoke.f)) continue;
+      const op = (invoke.value as { op?: unknown } | null)?.op;
+      if (op !== 'read' && op !== 'write' && op !== 'cas') continue;
       if (!done || done.type === 'fail') continue;
       if (done.type === 'info' && invoke.f === 'read') continue;
       const input = invoke.value as KvInput;

@@ -26,6 +26,8 @@ export interface RunReport {
   ok: boolean;
   timeline: string[];
   operations: { invoke: number; ok: number; fail: number; info: number };
+  /** Completions per operation name and outcome. */
+  byOperation: Record<string, number>;
   workloads: string[];
   faults: number;
   checks: CheckReport[];
@@ -76,7 +78,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunRepor
     if (o.verbose !== false) console.log(`  ${sc.name} seed=${o.seed} ${line}`);
   };
   const dir = mkdtempSync(join(tmpdir(), `herald-faults-${sc.name}-${o.seed}-`));
-  const report: RunReport = { scenario: sc.name, seed: o.seed, ok: false, timeline, operations: { invoke: 0, ok: 0, fail: 0, info: 0 }, workloads: [], faults: 0, checks: [], durationMs: 0, dir };
+  const report: RunReport = { scenario: sc.name, seed: o.seed, ok: false, timeline, operations: { invoke: 0, ok: 0, fail: 0, info: 0 }, byOperation: {}, workloads: [], faults: 0, checks: [], durationMs: 0, dir };
   let cluster: Cluster | undefined;
   let watch: GossipWatch | undefined;
   const faulted = new Set<string>();
@@ -163,6 +165,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunRepor
       report.checks.push({ name: 'caught-up-by-snapshot', anomalies: restored ? 0 : 1, detail: `${name} ${restored ? 'restored a leader snapshot' : 'never restored a leader snapshot'}` });
     }
     report.operations = history.counts();
+    report.byOperation = history.byOperation();
     if (sc.control) {
       // The claim inverted: stale reads must be caught; every other checker still holds.
       const lin = report.checks.find((r) => r.name === 'linearizable') as CheckReport;
@@ -187,6 +190,7 @@ export function formatReport(r: RunReport): string {
   const lines = [
     `${r.ok ? 'PASS' : 'FAIL'} ${r.scenario} seed=${r.seed} (${(r.durationMs / 1000).toFixed(0)} s); replay: node dist/test/faults/run.js --scenario ${r.scenario} --seed ${r.seed}`,
     `  workloads: ${r.workloads.join(', ') || '-'}; operations: ${r.operations.invoke} (${r.operations.ok} ok, ${r.operations.fail} fail, ${r.operations.info} info); faults injected: ${r.faults}`,
+    `  by kind: ${Object.entries(r.byOperation).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`,
     ...r.checks.map((c) => `  ${c.anomalies === 0 ? 'ok  ' : 'BAD '} ${c.name}: ${c.anomalies} anomalies; ${c.detail}`),
   ];
   if (r.error) lines.push(`  error: ${r.error}`);

@@ -283,7 +283,7 @@ export class LockWorkload implements Workload {
     if (holds && rng.next() < 0.3) return { type: 'ok', value: 'hold' };
     const input = holds ? { op: 'cas' as const, key, expected: s, value: null as unknown as string } : { op: 'cas' as const, key, expected: null, value: s };
     const verb = holds ? 'release' : 'acquire';
-    const out = await this.history.run(process, 'cas', input, host.name, key, async () => {
+    const out = await this.history.run(process, verb, input, host.name, key, async () => {
       try {
         const r = await http(host, `/v1/kv/${key}?${verb}=${s}`, { method: 'PUT', body: String(process) }, this.timeoutMs);
         if (r.status === 200) return { type: 'ok', value: r.text.trim() === 'true' };
@@ -303,7 +303,7 @@ export class LockWorkload implements Workload {
   /** Destroys the session (freeing what it may hold) and forgets the process's state. */
   private async abandon(process: number, host: Host, s: string): Promise<void> {
     const key = this.keys[0] as string;
-    await this.history.run(process, 'cas', { op: 'cas', key, expected: s, value: null as unknown as string }, host.name, key, async () => {
+    await this.history.run(process, 'session-destroy', { op: 'cas', key, expected: s, value: null as unknown as string }, host.name, key, async () => {
       try {
         const r = await http(host, `/v1/session/destroy/${s}`, { method: 'PUT' }, this.timeoutMs);
         if (r.status === 200) return { type: 'ok', value: undefined };
