@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SeededRng } from '../../../agent/runtime/rng.js';
@@ -180,6 +180,8 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunRepor
     await cluster?.destroy();
     report.faults = faults;
     report.durationMs = Date.now() - started;
+    writeFileSync(join(dir, 'history.jsonl'), history.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    writeFileSync(join(dir, 'timeline.txt'), timeline.join('\n') + '\n');
     if (report.ok && !o.keep) rmSync(dir, { recursive: true, force: true });
   }
   return report;
