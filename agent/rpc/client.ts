@@ -9,6 +9,8 @@ interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   timer: TimerHandle;
+  /** The request was written to the socket: if the connection fails now, its outcome is unknown. */
+  sent: boolean;
 }
 
 interface Conn {
@@ -27,8 +29,9 @@ interface Conn {
 /**
  * Client side of agent↔server RPC: one connection per server address, opened on first use
  * and reopened after it drops; many calls in flight on it at once. Every call has a
- * deadline, which covers connecting too. Connection failures are `Unavailable` RpcErrors, so
- * callers can try another server. A call that times out while nothing at all arrived on its
+ * deadline, which covers connecting too. A call that failed before its request was written
+ * is `Unavailable` (the server never saw it: safe to try another server); once written, any
+ * failure is `Timeout` (outcome unknown: only idempotent calls may be repeated). A call that times out while nothing at all arrived on its
  * connection since it was sent closes that connection: the path is presumed dead (a
  * partition silently drops packets, and the kernel would otherwise keep the connection
  * "open" and back its retransmissions off for minutes), and the next call dials afresh.
@@ -76,13 +79,16 @@ export class RpcClient {
         if (conn.rx === rxAtCall) conn.socket.destroy();
         reject(new RpcError('Timeout', `rpc: ${method} to ${address} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
-      conn.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      const entry: Pending = { resolve: resolve as (v: unknown) => void, reject, timer, sent: false };
+      conn.pending.set(id, entry);
       if (conn.pending.size === 1) conn.lastRx = Math.max(conn.lastRx, this.clock.monotonic());
       this.watch(conn);
       // A failed connect rejects every pending call (fail()), this one included.
       conn.ready.then(
         () => {
-          if (conn.pending.has(id)) conn.socket.write(frame);
+          if (!conn.pending.has(id)) return;
+          entry.sent = true;
+          conn.socket.write(frame);
         },
         () => undefined,
       );
@@ -100,7 +106,8 @@ export class RpcClient {
     const fail = (err: Error): void => {
       for (const p of pending.values()) {
         this.clock.clearTimeout(p.timer);
-        p.reject(err);
+        // Unavailable promises the server never saw the request; past the write we cannot know.
+        p.reject(p.sent ? new RpcError('Timeout', `${err.message}; the request was sent, its outcome is unknown`) : err);
       }
       pending.clear();
       if (this.conns.get(address)?.socket === socket) this.conns.delete(address);

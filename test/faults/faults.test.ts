@@ -5,7 +5,7 @@ import { cleanupLeftovers, unsupportedReason } from './harness/netns.js';
 
 /**
  * The fault suite in CI: every scenario once, with a fixed seed and a short fault phase
- * (HERALD_FAULTS_TIME seconds, default 8), real agents in network namespaces; about 2.5
+ * (HERALD_FAULTS_TIME seconds, default 8), real agents in network namespaces; about 3
  * minutes in all. It runs in CI (CI=true) or when HERALD_FAULTS=1, so that a plain
  * `npm test` on a shared developer machine stays fast; HERALD_FAULTS=0 always skips. Needs
  * root, `ip netns` and iptables; skipped with the reason otherwise.
@@ -16,7 +16,7 @@ describe('faults: real agents in network namespaces (Jepsen-style)', function ()
   this.timeout((timeSec + 400) * 1000);
   const flag = process.env['HERALD_FAULTS'];
   const wanted = flag === '1' || (flag !== '0' && process.env['CI'] === 'true');
-  const why = !wanted ? 'runs in CI (CI=true) or with HERALD_FAULTS=1 (about 2.5 min)' : unsupportedReason();
+  const why = !wanted ? 'runs in CI (CI=true) or with HERALD_FAULTS=1 (about 3 min)' : unsupportedReason();
 
   before(function () {
     if (why) {
