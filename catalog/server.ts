@@ -231,8 +231,10 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
     for (const s of servers) {
       if (s.id === this.opts.id) continue;
       this.known.set(s.id, { name: s.name, address: s.address });
-      const old = this.servers.get(s.id);
-      if (!old || old.address !== s.address) this.transport.setPeer(s.id, s.address);
+      // Every time, not only on news: applying a RemoveNode drops the transport peer, and a
+      // server that missed the later re-add (it was itself removed meanwhile) would otherwise
+      // never again reach the leader that re-added it. setPeer is a no-op when nothing changed.
+      this.transport.setPeer(s.id, s.address);
       if (s.status === 'failed') {
         if (!this.failedSince.has(s.id)) this.failedSince.set(s.id, this.opts.clock.monotonic());
       } else this.failedSince.delete(s.id);
