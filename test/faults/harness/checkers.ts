@@ -8,6 +8,8 @@ export interface CheckReport {
   name: string;
   anomalies: number;
   detail: string;
+  /** false: reported only (the scenario does not promise it); anomalies do not fail the run. */
+  enforced?: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -31,6 +31,11 @@ export interface Scenario {
    * linearizability checker finds the resulting anomaly (proof the checker has teeth).
    */
   control?: boolean;
+  /**
+   * Whether "no failed verdict about a never-faulted member" is promised here (Lifeguard's
+   * promise, the `lifeguard` scenario) or only counted and reported.
+   */
+  gossipStrict?: boolean;
   /** Servers that must have restored a leader's snapshot by the end. */
   expectSnapshotRestore?: (n: Nemesis) => string[];
 }
@@ -217,6 +222,7 @@ export const scenarios: Scenario[] = [
     name: 'lifeguard',
     summary: '3 servers + 17 clients; one client blocks its event loop 300 ms every second (HERALD_TEST_STALL_MS); no member may be declared failed.',
     hosts: [...hosts(3, 17)].map((h) => (h.name === 'c1' ? { ...h, env: { HERALD_TEST_STALL_MS: '300', HERALD_TEST_STALL_EVERY_MS: '1000' } } : h)),
+    gossipStrict: true,
     nemesis: async (n) => {
       n.note('c1 stalls its event loop 300 ms every 1000 ms (since start)');
       while (await n.sleep(1000)) {
