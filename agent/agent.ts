@@ -198,6 +198,8 @@ export class Agent {
       bootstrap: c.bootstrap,
       bootstrapExpect: c.bootstrapExpect,
       tickMs: 100 * c.raftMultiplier,
+      snapshotThreshold: c.raftSnapshotThreshold,
+      trailingLogs: c.raftTrailingLogs,
       peerHasState: (s) => this.rpcClient.call<boolean>(s.address, Methods.RaftHasState, {}, 2000),
     });
     this.server = server;

@@ -9,6 +9,8 @@
  *   (every member event and periodically); nothing here reads gossip directly.
  * - Only the leader changes membership, one change at a time, each waiting for the
  *   previous one to be applied.
+ * - A server that comes back with a new ID under a known name or address replaces its old ID
+ *   (removed first, then the new one added as a non-voter); see replaced-servers.ts.
  * - A server bootstraps at most once: never when its storage already holds Raft state, and
  *   never when any peer reports having Raft state (it will be added by that cluster).
  */
@@ -22,6 +24,7 @@ import { ConfChangeType, type ConfState, type Entry, type RaftStorage, type Raft
 import { StateStore, encodeCommand, type ApplyResult } from './state/index.js';
 import { reconcileCommands, type MemberView } from './reconcile.js';
 import { LeaderKVDuties } from './sessions.js';
+import { replacedServerIds, type KnownServer } from './replaced-servers.js';
 
 /** A server as gossip sees it. */
 export interface ServerInfo {
@@ -62,6 +65,10 @@ export interface CatalogServerOptions {
   bootstrapExpect: number;
   /** Milliseconds per Raft tick (election timeout 10–20 ticks). Default 100. */
   tickMs?: number;
+  /** Raft entries applied between snapshots. Default 8192 (RaftNode's). */
+  snapshotThreshold?: number;
+  /** Raft entries kept behind a snapshot for slow followers. Default 10240 (RaftNode's). */
+  trailingLogs?: number;
   /** Asks a peer whether it already has Raft state (so we must not bootstrap). */
   peerHasState?: (server: ServerInfo) => Promise<boolean>;
   /** How often the leader re-runs membership reconciliation. Default 2000 ms. */
@@ -120,6 +127,8 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
   private readonly log: Logger;
   private readonly transport: ContactTransport;
   private servers = new Map<string, ServerInfo>();
+  /** Last gossip view of every server ID ever seen (also IDs gossip has since forgotten). */
+  private readonly known = new Map<string, KnownServer>();
   private readonly failedSince = new Map<string, number>();
   private bootstrapTried = false;
   private reconciling = false;
@@ -146,7 +155,12 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
       clock: opts.clock,
       rng: opts.rng,
       tickMs: opts.tickMs ?? 100,
+      ...(opts.snapshotThreshold !== undefined ? { snapshotThreshold: opts.snapshotThreshold } : {}),
+      ...(opts.trailingLogs !== undefined ? { trailingLogs: opts.trailingLogs } : {}),
     });
+    this.raft.on('snapshot-restored', (s: { index: number; term: number }) =>
+      this.log.info({ index: s.index, term: s.term }, `raft: state restored from a leader's snapshot at index ${s.index}`),
+    );
     this.raft.on('change', (c: RaftNodeChange) => {
       this.log.info({ leader: c.leader, role: c.role, term: c.term }, `raft: ${c.role} in term ${c.term}${c.leader ? `, leader ${this.nameOf(c.leader)}` : ', no leader'}`);
       this.emit('change', c);
@@ -227,8 +241,11 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
     const next = new Map(servers.map((s) => [s.id, s]));
     for (const s of servers) {
       if (s.id === this.opts.id) continue;
-      const old = this.servers.get(s.id);
-      if (!old || old.address !== s.address) this.transport.setPeer(s.id, s.address);
+      this.known.set(s.id, { name: s.name, address: s.address });
+      // Every time, not only on news: applying a RemoveNode drops the transport peer, and a
+      // server that missed the later re-add (it was itself removed meanwhile) would otherwise
+      // never again reach the leader that re-added it. setPeer is a no-op when nothing changed.
+      this.transport.setPeer(s.id, s.address);
       if (s.status === 'failed') {
         if (!this.failedSince.has(s.id)) this.failedSince.set(s.id, this.opts.clock.monotonic());
       } else this.failedSince.delete(s.id);
@@ -313,12 +330,12 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
 
   addressOf(id: string): string {
     if (id === this.opts.id) return this.opts.address;
-    return this.servers.get(id)?.address ?? '';
+    return this.servers.get(id)?.address ?? this.known.get(id)?.address ?? '';
   }
 
   private nameOf(id: string): string {
     if (id === this.opts.id) return this.opts.name;
-    return this.servers.get(id)?.name ?? id;
+    return this.servers.get(id)?.name ?? this.known.get(id)?.name ?? id;
   }
 
   /** bootstrap_expect: once enough servers are alive and none has Raft state, bootstrap with all of them. */
@@ -366,6 +383,13 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
       for (const s of this.servers.values()) {
         if (s.id === this.opts.id || !this.raft.isLeader) continue;
         if (s.status === 'alive' && !members.has(s.id)) {
+          const replaced = replacedServerIds([...members].filter((id) => id !== this.opts.id), this.known, s);
+          if (replaced.length > 0) {
+            const old = replaced[0] as string;
+            this.log.warn(`raft: removing server ID ${old}, replaced by ${s.name} (${s.address}) with new ID ${s.id}`);
+            await this.raft.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: old });
+            return;
+          }
           this.log.info(`raft: adding server ${s.name} (${s.address}) as a non-voter`);
           await this.raft.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: s.id, address: s.address });
           return;

@@ -36,6 +36,8 @@ export interface RuntimeConfig {
   leaveOnTerminate: boolean;
   skipLeaveOnInterrupt: boolean;
   reconnectTimeoutMs: number;
+  raftSnapshotThreshold: number;
+  raftTrailingLogs: number;
   ports: { http: number; https: number; dns: number; server: number; serfLan: number; serfWan: number; grpc: number };
   logLevel: LogLevel;
   logJson: boolean | undefined;
@@ -213,6 +215,8 @@ export function defaults(dev: boolean): RawConfig {
     ports: { http: 8500, https: -1, dns: 8600, server: 8300, serf_lan: 8301, serf_wan: 8302, grpc: -1 },
     log_level: dev ? 'debug' : 'info',
     reconnect_timeout: '72h',
+    raft_snapshot_threshold: 8192,
+    raft_trailing_logs: 10240,
     check_update_interval: '5m',
     encrypt_verify_incoming: true,
     encrypt_verify_outgoing: true,
@@ -278,6 +282,8 @@ export function buildConfig(flags: FlagConfig, pickAdvertise: () => string = fir
     leaveOnTerminate: get<boolean | undefined>('leave_on_terminate') ?? !server,
     skipLeaveOnInterrupt: get<boolean | undefined>('skip_leave_on_interrupt') ?? server,
     reconnectTimeoutMs: parseDuration(get<string>('reconnect_timeout')),
+    raftSnapshotThreshold: get<number>('raft_snapshot_threshold'),
+    raftTrailingLogs: get<number>('raft_trailing_logs'),
     ports: {
       http: ports['http'] as number,
       https: ports['https'] as number,

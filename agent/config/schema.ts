@@ -72,6 +72,8 @@ export const SCHEMA: Record<string, Spec> = {
   rejoin_after_leave: { kind: 'bool', doc: 'Rejoin the cluster after a graceful leave on restart.' },
   leave_on_terminate: { kind: 'bool', doc: 'Leave gracefully on SIGTERM (default false for servers, true for clients).' },
   skip_leave_on_interrupt: { kind: 'bool', doc: 'Do not leave on SIGINT (default true for servers, false for clients).' },
+  raft_snapshot_threshold: { kind: 'int', min: 1, max: 1_000_000_000, doc: 'Raft entries applied between snapshots (default 8192).' },
+  raft_trailing_logs: { kind: 'int', min: 0, max: 1_000_000_000, doc: 'Raft entries kept behind a snapshot for slow followers (default 10240).' },
   reconnect_timeout: { kind: 'duration', min: 8 * 3_600_000, doc: 'Time before a failed node is reaped (default "72h", minimum "8h").' },
   ports: {
     kind: 'object',

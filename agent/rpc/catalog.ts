@@ -93,7 +93,8 @@ export class RemoteCatalogClient implements CatalogClient {
 
   async write(cmd: Command): Promise<ApplyResult> {
     try {
-      return await this.pool.call(CatalogMethods.Write, cmd);
+      // A write of unknown outcome is not sent again: it could be applied twice.
+      return await this.pool.call(CatalogMethods.Write, cmd, undefined, false);
     } catch (e) {
       throw toCatalogError(e);
     }

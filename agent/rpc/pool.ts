@@ -51,7 +51,12 @@ export class ServerPool {
     return [...this.servers];
   }
 
-  async call<T>(method: string, args: unknown, attemptTimeoutMs = this.opts.attemptTimeoutMs ?? 30_000): Promise<T> {
+  /**
+   * @param safeToRepeat whether the call may be sent again after an attempt of unknown outcome
+   *   (`Timeout`): true for reads; false for writes, which would otherwise be applied twice
+   *   (and a repeated write landing after another client's write is a lost update).
+   */
+  async call<T>(method: string, args: unknown, attemptTimeoutMs = this.opts.attemptTimeoutMs ?? 30_000, safeToRepeat = true): Promise<T> {
     const deadline = this.opts.clock.monotonic() + this.holdMs;
     let lastErr: RpcError | undefined;
     for (let attempt = 0; ; attempt++) {
@@ -64,6 +69,7 @@ export class ServerPool {
           return await this.opts.client.call<T>(server.address, method, args, attemptTimeoutMs);
         } catch (e) {
           if (!(e instanceof RpcError) || !isRetryable(e.code)) throw e;
+          if (e.code === 'Timeout' && !safeToRepeat) throw e;
           lastErr = e;
           if (e.code === 'Unavailable' || e.code === 'Timeout') this.rotate(server);
         }

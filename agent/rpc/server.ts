@@ -19,12 +19,22 @@ export interface RpcResponse {
   error?: { code: RpcErrorCode; message: string };
 }
 
+/** The id of keepalive responses; calls are numbered from 1. */
+export const KEEPALIVE_ID = 0;
+export const KEEPALIVE_INTERVAL_MS = 500;
+const KEEPALIVE = encodeFrame(RPC_RESPONSE, { id: KEEPALIVE_ID });
+
 export type RpcHandler = (args: unknown) => Promise<unknown>;
 
 /**
  * Server side of agent↔server RPC: length-prefixed msgpack frames (the Raft transport's
  * frame format), requests multiplexed by id on one connection and answered as they finish.
  * A protocol violation closes the connection; a handler's failure is an error response.
+ *
+ * Keepalive: a response with id {@link KEEPALIVE_ID} is sent as soon as a connection is
+ * accepted and then every {@link KEEPALIVE_INTERVAL_MS} while requests are in flight, so a
+ * client can tell a slow call on a live connection from a dead path (see RpcClient).
+ * Clients that do not know it ignore it (no call has id 0).
  */
 export class RpcServer {
   private readonly methods = new Map<string, RpcHandler>();
@@ -46,7 +56,17 @@ export class RpcServer {
   handleConnection(socket: Socket): void {
     this.conns.add(socket);
     const parser = new FrameParser(this.maxFrameSize);
-    socket.on('close', () => this.conns.delete(socket));
+    let inflight = 0;
+    let keepalive: NodeJS.Timeout | undefined;
+    const stopKeepalive = (): void => {
+      clearInterval(keepalive);
+      keepalive = undefined;
+    };
+    socket.write(KEEPALIVE);
+    socket.on('close', () => {
+      stopKeepalive();
+      this.conns.delete(socket);
+    });
     socket.on('error', () => undefined);
     socket.on('data', (chunk: Buffer) => {
       for (const ev of parser.push(chunk)) {
@@ -60,7 +80,14 @@ export class RpcServer {
           socket.destroy();
           return;
         }
+        if (inflight++ === 0 && !keepalive) {
+          keepalive = setInterval(() => {
+            if (!socket.destroyed) socket.write(KEEPALIVE);
+          }, KEEPALIVE_INTERVAL_MS);
+          keepalive.unref();
+        }
         void this.dispatch(req as RpcRequest).then((res) => {
+          if (--inflight === 0) stopKeepalive();
           if (!socket.destroyed) socket.write(encodeFrame(RPC_RESPONSE, res));
         });
       }

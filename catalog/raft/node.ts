@@ -79,7 +79,8 @@ interface PendingRead {
  * snapshot and apply the remaining committed entries, `advance()`. All core access is serialized through
  * one loop; storage calls are never concurrent.
  *
- * Events: 'change' ({@link RaftNodeChange}: leader, role, term or membership changed), 'error' (fatal storage or state machine failure;
+ * Events: 'change' ({@link RaftNodeChange}: leader, role, term or membership changed), 'snapshot-restored'
+ * ({ index, term }: the state machine was replaced by a leader's snapshot), 'error' (fatal storage or state machine failure;
  * the node stops).
  */
 export class RaftNode extends EventEmitter {
@@ -390,6 +391,7 @@ export class RaftNode extends EventEmitter {
       this.applied = rd.snapshot.meta.index;
       this.lastSnapshotIndex = rd.snapshot.meta.index;
       this.persistedLast = Math.max(this.persistedLast, rd.snapshot.meta.index);
+      this.emit('snapshot-restored', { index: rd.snapshot.meta.index, term: rd.snapshot.meta.term });
       for (const [index, p] of this.proposals) {
         if (index > this.applied) continue;
         this.proposals.delete(index);

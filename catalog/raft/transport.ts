@@ -16,6 +16,13 @@
  *   connection. Garbage never throws out of the transport.
  * - Delivery is at most once and in order per connection; nothing is retried once
  *   written to a socket.
+ * - Liveness of an outbound connection: the receiving side answers every chunk it reads
+ *   with one ack byte. A connection that does not connect within `connectTimeoutMs`, or
+ *   whose peer has acked before but has acked nothing for `stallTimeoutMs` while data was
+ *   outstanding, is closed and redialled. Without this a silently dropped path (a partition,
+ *   a pulled cable) keeps a connection "open" while the kernel backs its retransmissions off
+ *   for minutes, so the leader would not reach a follower long after the path heals. Peers
+ *   that never ack (older versions) are not held to the stall rule.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -71,9 +78,13 @@ export interface TcpTransportOptions {
   maxFrameSize?: number;
   /** Messages queued per peer while disconnected or backpressured. Default 1024. */
   sendQueueLimit?: number;
-  /** Reconnect backoff: first delay and cap, ms. Defaults 50 and 5000. */
+  /** Reconnect backoff: first delay and cap, ms. Defaults 50 and 1000. */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
+  /** An outbound dial that has not connected within this time is abandoned (and retried). Default 1000 ms. */
+  connectTimeoutMs?: number;
+  /** An outbound connection with data unacknowledged this long is closed (and redialled). Default 2000 ms. */
+  stallTimeoutMs?: number;
   /** An inbound connection that has not sent its Hello within this time is closed. Default 5000 ms. */
   handshakeTimeoutMs?: number;
   /**
@@ -105,6 +116,10 @@ export interface TransportStats {
   rejectedMisaddressed: number;
   connects: number;
   connectFailures: number;
+  /** Dials abandoned after `connectTimeoutMs`. */
+  connectTimeouts: number;
+  /** Outbound connections closed because the peer stopped acknowledging. */
+  stalls: number;
 }
 
 interface Peer {
@@ -117,7 +132,17 @@ interface Peer {
   blocked: boolean;
   backoffMs: number;
   timer: TransportTimerHandle | undefined;
+  connectTimer: TransportTimerHandle | undefined;
+  /** Ack bytes received from this peer (any connection); `ackSeen` once it ever acked. */
+  acks: number;
+  ackSeen: boolean;
+  /** Data written since the last ack. */
+  unacked: boolean;
+  stallTimer: TransportTimerHandle | undefined;
+  stallMark: number;
 }
+
+const ACK = Buffer.of(0);
 
 /** Splits "host:port" or "[v6]:port". */
 export function parseAddress(address: string): { host: string; port: number } {
@@ -157,6 +182,8 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
     rejectedMisaddressed: 0,
     connects: 0,
     connectFailures: 0,
+    connectTimeouts: 0,
+    stalls: 0,
   };
 
   private constructor(
@@ -169,7 +196,7 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
     this.maxFrameSize = opts.maxFrameSize ?? 64 * 1024 * 1024;
     this.queueLimit = opts.sendQueueLimit ?? 1024;
     this.backoffInitial = opts.backoffInitialMs ?? 50;
-    this.backoffMax = opts.backoffMaxMs ?? 5000;
+    this.backoffMax = opts.backoffMaxMs ?? 1000;
     server?.on('connection', (s) => this.accept(s));
     server?.on('error', (err) => this.logger.error({ err }, 'raft: transport: listener error'));
   }
@@ -266,7 +293,10 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
       this.dial(existing);
       return;
     }
-    const peer: Peer = { id, host, port, queue: [], socket: undefined, connected: false, blocked: false, backoffMs: this.backoffInitial, timer: undefined };
+    const peer: Peer = {
+      id, host, port, queue: [], socket: undefined, connected: false, blocked: false, backoffMs: this.backoffInitial, timer: undefined,
+      connectTimer: undefined, acks: 0, ackSeen: false, unacked: false, stallTimer: undefined, stallMark: 0,
+    };
     this.peers.set(id, peer);
     this.dial(peer);
   }
@@ -297,7 +327,16 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
     const socket = connect({ host: peer.host, port: peer.port, noDelay: true });
     peer.socket = socket;
     socket.setKeepAlive(true, 10_000);
+    peer.connectTimer = this.clock.setTimeout(() => {
+      peer.connectTimer = undefined;
+      if (peer.socket !== socket || peer.connected) return;
+      this.counters.connectTimeouts++;
+      this.logger.debug({ peer: peer.id }, 'raft: transport: connect timed out');
+      socket.destroy();
+    }, this.opts.connectTimeoutMs ?? 1000);
     socket.on('connect', () => {
+      this.clock.clearTimeout(peer.connectTimer);
+      peer.connectTimer = undefined;
       this.counters.connects++;
       peer.connected = true;
       peer.backoffMs = this.backoffInitial;
@@ -307,16 +346,50 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
       this.logger.debug({ peer: peer.id }, 'raft: transport: connected');
       this.flush(peer);
     });
-    socket.on('data', () => undefined); // nothing is expected back on an outbound connection
+    socket.on('data', () => {
+      // Only ack bytes come back on an outbound connection.
+      peer.acks++;
+      peer.ackSeen = true;
+      peer.unacked = false;
+    });
     socket.on('error', (err) => this.logger.debug({ peer: peer.id, err: err.message }, 'raft: transport: connection error'));
     socket.on('close', () => {
       if (peer.socket !== socket) return;
       if (!peer.connected) this.counters.connectFailures++;
+      this.clearLiveness(peer);
       peer.socket = undefined;
       peer.connected = false;
       peer.blocked = false;
       this.scheduleRedial(peer);
     });
+  }
+
+  private clearLiveness(peer: Peer): void {
+    this.clock.clearTimeout(peer.connectTimer);
+    this.clock.clearTimeout(peer.stallTimer);
+    peer.connectTimer = undefined;
+    peer.stallTimer = undefined;
+    peer.unacked = false;
+  }
+
+  /** Arms the stall check for data just written on `socket` (see the liveness contract). */
+  private watchAcks(peer: Peer, socket: Socket): void {
+    peer.unacked = true;
+    if (peer.stallTimer) return;
+    peer.stallMark = peer.acks;
+    peer.stallTimer = this.clock.setTimeout(() => {
+      peer.stallTimer = undefined;
+      if (peer.socket !== socket || !peer.unacked) return;
+      if (peer.acks !== peer.stallMark) {
+        this.watchAcks(peer, socket); // acked meanwhile; newer data is outstanding
+        return;
+      }
+      if (!peer.ackSeen) return; // a peer that never acks is not held to the rule
+      this.counters.stalls++;
+      this.logger.warn({ peer: peer.id, ms: this.opts.stallTimeoutMs ?? 2000 }, 'raft: transport: peer stopped acknowledging; reconnecting');
+      this.disconnect(peer);
+      this.scheduleRedial(peer);
+    }, this.opts.stallTimeoutMs ?? 2000);
   }
 
   private scheduleRedial(peer: Peer): void {
@@ -332,6 +405,7 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
   private disconnect(peer: Peer): void {
     this.clock.clearTimeout(peer.timer);
     peer.timer = undefined;
+    this.clearLiveness(peer);
     const s = peer.socket;
     peer.socket = undefined;
     peer.connected = false;
@@ -342,6 +416,7 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
   private flush(peer: Peer): void {
     const socket = peer.socket;
     if (!socket || !peer.connected || peer.blocked) return;
+    if (peer.queue.length > 0) this.watchAcks(peer, socket);
     while (peer.queue.length > 0) {
       const frame = peer.queue.shift() as Buffer;
       this.counters.sent++;
@@ -404,6 +479,7 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
         this.counters.received++;
         this.handler?.(ev.body as M);
       }
+      if (peerId !== undefined && !socket.destroyed) socket.write(ACK);
     });
   }
 

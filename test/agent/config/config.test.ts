@@ -48,6 +48,16 @@ describe('config', () => {
       expect(c.skipLeaveOnInterrupt).to.equal(false);
       expect(c.reconnectTimeoutMs).to.equal(72 * 3_600_000);
       expect(c.dns.udpAnswerLimit).to.equal(3);
+      expect(c.raftSnapshotThreshold).to.equal(8192);
+      expect(c.raftTrailingLogs).to.equal(10240);
+    });
+
+    it('raft_snapshot_threshold and raft_trailing_logs are read and validated', () => {
+      const c = buildConfig({ raw: { data_dir: tmp.dir, raft_snapshot_threshold: 64, raft_trailing_logs: 16 } });
+      expect(c.raftSnapshotThreshold).to.equal(64);
+      expect(c.raftTrailingLogs).to.equal(16);
+      expect(validateRaw({ raft_snapshot_threshold: 0 }, 'x.json').join('\n')).to.match(/raft_snapshot_threshold/);
+      expect(validateRaw({ raft_trailing_logs: 'many' }, 'x.json').join('\n')).to.match(/raft_trailing_logs/);
     });
 
     it('dev mode is a bootstrapped in-memory server on 127.0.0.1', () => {

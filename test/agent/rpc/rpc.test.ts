@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { ServerPortMux, Protocol } from '../../../agent/rpc/mux.js';
-import { RpcServer } from '../../../agent/rpc/server.js';
+import { KEEPALIVE_ID, RPC_RESPONSE, RpcServer } from '../../../agent/rpc/server.js';
+import { encodeFrame } from '../../../catalog/raft/transport-frame.js';
 import { RpcClient } from '../../../agent/rpc/client.js';
 import { RpcError } from '../../../agent/rpc/errors.js';
 import { TcpTransport } from '../../../catalog/raft/transport.js';
@@ -57,6 +58,76 @@ describe('rpc over the shared server port', () => {
     expect(err.message).to.equal('No cluster leader');
     expect(((await client.call(addr, 'Nope', {}).catch((e: unknown) => e)) as RpcError).code).to.equal('UnknownMethod');
     expect(((await client.call(addr, 'Hang', {}, 50).catch((e: unknown) => e)) as RpcError).code).to.equal('Timeout');
+  });
+
+  it('a call that times out on a silent connection closes it, and the next call dials afresh (a blackholed path)', async () => {
+    let conns = 0;
+    const silent = createServer((sock) => {
+      conns++;
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const addr = `127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      const e1 = (await client.call(addr, 'Any.Method', {}, 100).catch((x: unknown) => x)) as RpcError;
+      expect(e1.code).to.equal('Timeout');
+      const e2 = (await client.call(addr, 'Any.Method', {}, 100).catch((x: unknown) => x)) as RpcError;
+      expect(e2.code).to.equal('Timeout');
+      expect(conns).to.equal(2);
+    } finally {
+      silent.close();
+      silent.unref();
+    }
+  });
+
+  it('a slow answer on a live connection keeps the connection', async () => {
+    server.register('Echo.Slow', async (args) => {
+      await new Promise((r) => setTimeout(r, (args as { delay: number }).delay));
+      return 'ok';
+    });
+    const addr = `127.0.0.1:${mux.port}`;
+    const fast = client.call<string>(addr, 'Echo.Slow', { delay: 10 }, 1000);
+    const slow = client.call<string>(addr, 'Echo.Slow', { delay: 300 }, 150).catch((x: RpcError) => x.code);
+    expect(await fast).to.equal('ok');
+    expect(await slow).to.equal('Timeout');
+    // The fast answer arrived after the slow call was sent, so the connection is known alive and kept.
+    expect(await client.call<string>(addr, 'Echo.Slow', { delay: 1 }, 1000)).to.equal('ok');
+  });
+
+  it('a connection that goes silent with calls pending, after its server sent keepalives, fails them (outcome unknown) within the stall window', async () => {
+    const frozen = createServer((sock) => {
+      sock.on('error', () => undefined);
+      // A keepalive, as RpcServer sends on accept, then nothing: the path went dark.
+      sock.write(encodeFrame(RPC_RESPONSE, { id: KEEPALIVE_ID }));
+    });
+    await new Promise<void>((r) => frozen.listen(0, '127.0.0.1', () => r()));
+    const addr = `127.0.0.1:${(frozen.address() as { port: number }).port}`;
+    const quick = new RpcClient(clock, undefined, 200);
+    try {
+      const t0 = Date.now();
+      const e = (await quick.call(addr, 'Any.Method', {}, 10_000).catch((x: unknown) => x)) as RpcError;
+      // The request was written before the path went dark: Timeout (outcome unknown), not Unavailable.
+      expect(e.code).to.equal('Timeout');
+      expect(e.message).to.match(/outcome is unknown/);
+      expect(Date.now() - t0).to.be.lessThan(5000);
+    } finally {
+      quick.close();
+      frozen.close();
+      frozen.unref();
+    }
+  });
+
+  it('keepalives hold a slow call open past the stall window', async () => {
+    server.register('Echo.Slow', async (args) => {
+      await new Promise((r) => setTimeout(r, (args as { delay: number }).delay));
+      return 'done';
+    });
+    const quick = new RpcClient(clock, undefined, 1200);
+    try {
+      expect(await quick.call<string>(`127.0.0.1:${mux.port}`, 'Echo.Slow', { delay: 2500 }, 5000)).to.equal('done');
+    } finally {
+      quick.close();
+    }
   });
 
   it('an unreachable server is Unavailable', async () => {

@@ -259,4 +259,20 @@ describe('raft node (driver)', function () {
     await until(() => n4.node.isLeader);
     expect(n4.node.term).to.be.greaterThan(lead.node.term - 1);
   });
+  it('a learner joining after compaction catches up from a snapshot and reports it with snapshot-restored', async () => {
+    await cluster(['n1', 'n2', 'n3'], { snapshotThreshold: 4 });
+    const lead = leaderOf() as Server;
+    for (let i = 0; i < 12; i++) await Promise.all([lead.node.propose(enc(`v${i}`)), advance(100)]);
+    expect(lead.storage.loadSync().snapshot?.meta.index).to.be.greaterThan(4);
+    const n4 = make('n4', new MemoryStorage(), { snapshotThreshold: 4 });
+    const restored: Array<{ index: number; term: number }> = [];
+    n4.node.on('snapshot-restored', (x: { index: number; term: number }) => restored.push(x));
+    await n4.node.start();
+    await Promise.all([lead.node.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: 'n4', address: '127.0.0.1:1' }), advance(300)]);
+    await until(() => n4.sm.values.length === 12);
+    expect(restored).to.have.length.greaterThan(0);
+    expect(restored[0]!.index).to.be.greaterThan(4);
+    expect(restored[0]!.term).to.equal(lead.node.term);
+    expect(n4.sm.values).to.deep.equal(Array.from({ length: 12 }, (_, i) => `v${i}`));
+  });
 });

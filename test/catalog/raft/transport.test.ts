@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ManualClock, SystemClock } from '../../../agent/runtime/clock.js';
 import { SeededRng } from '../../../agent/runtime/rng.js';
 import { TcpTransport, parseAddress } from '../../../catalog/raft/transport.js';
@@ -56,6 +56,75 @@ describe('raft TcpTransport', () => {
 
   afterEach(async () => {
     for (const t of open.splice(0)) await t.close();
+  });
+
+  /** A fake peer: counts connections; `ackFirst` acks the first chunk of each connection, then goes silent (a path that silently drops). */
+  async function silentPeer(ackFirst: boolean): Promise<{ server: Server; address: string; connections: () => number }> {
+    let n = 0;
+    const server = createServer((sock) => {
+      n++;
+      let acked = false;
+      sock.on('error', () => undefined);
+      sock.on('data', () => {
+        if (ackFirst && !acked) {
+          acked = true;
+          sock.write(Buffer.of(0));
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const a = server.address() as { port: number };
+    return { server, address: `127.0.0.1:${a.port}`, connections: () => n };
+  }
+
+  it('closes and redials a connection whose peer acked before and then went silent (a blackholed path)', async () => {
+    const peer = await silentPeer(true);
+    const t = await TcpTransport.listen<TestMsg>({ nodeId: 'a', backoffInitialMs: 10, backoffMaxMs: 50, stallTimeoutMs: 150, clock: new SystemClock(), rng: new SeededRng(3) });
+    open.push(t);
+    try {
+      t.setPeer('b', peer.address);
+      let seq = 0;
+      // Heartbeats, as Raft sends them: each connection gets one ack, then silence.
+      await until(() => {
+        t.send({ from: 'a', to: 'b', term: 1, seq: seq++ });
+        return peer.connections() >= 3;
+      }, 5000, 'two redials after stalls');
+      expect(t.stats().stalls).to.be.at.least(2);
+    } finally {
+      peer.server.close();
+      peer.server.unref();
+    }
+  });
+
+  it('does not hold a peer that never acks (an older version) to the stall rule', async () => {
+    const peer = await silentPeer(false);
+    const t = await TcpTransport.listen<TestMsg>({ nodeId: 'a', backoffInitialMs: 10, backoffMaxMs: 50, stallTimeoutMs: 100, clock: new SystemClock(), rng: new SeededRng(3) });
+    open.push(t);
+    try {
+      t.setPeer('b', peer.address);
+      for (let i = 0; i < 20; i++) {
+        t.send({ from: 'a', to: 'b', term: 1, seq: i });
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(peer.connections()).to.equal(1);
+      expect(t.stats().stalls).to.equal(0);
+    } finally {
+      peer.server.close();
+      peer.server.unref();
+    }
+  });
+
+  it('acks what it receives on an inbound connection, so a live peer is never recycled', async () => {
+    const a = await TcpTransport.listen<TestMsg>({ nodeId: 'a', stallTimeoutMs: 100, clock: new SystemClock(), rng: new SeededRng(4) });
+    const b = await make('b');
+    open.push(a);
+    a.setPeer('b', b.t.address);
+    for (let i = 0; i < 20; i++) {
+      a.send({ from: 'a', to: 'b', term: 1, seq: i });
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await until(() => b.got.length === 20, 5000, 'all delivered');
+    expect(a.stats()).to.include({ connects: 1, stalls: 0 });
   });
 
   it('parses addresses', () => {

@@ -1,0 +1,198 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+
+/**
+ * A private L2 network made only of network namespaces this harness creates:
+ *
+ *   hf-br  (namespace)  bridge br0 ── hfv-<host> ══ eth0 in hf-<host>  (10.77.0.<n>/24)
+ *                               └──── hfr-peer  ══ hf-root in the root namespace (10.77.0.1/24)
+ *
+ * The root-namespace veth lets the test runner reach every agent's HTTP API; nothing is
+ * routed beyond the subnet. Every name starts with {@link PREFIX} so {@link cleanupLeftovers}
+ * can remove what a crashed run left behind. Faults are applied inside host namespaces:
+ * iptables DROP rules for partitions, `tc netem` (or, where the kernel has no netem, iptables
+ * `statistic` random drops) for a degraded link.
+ */
+export const PREFIX = 'hf-';
+export const SUBNET = '10.77.0';
+export const ROOT_ADDR = `${SUBNET}.1`;
+const BRIDGE_NS = `${PREFIX}br`;
+const ROOT_VETH = 'hf-root';
+
+/** Thrown when the machine cannot host the harness (not root, no `ip netns`). */
+export class UnsupportedError extends Error {
+  override name = 'UnsupportedError';
+}
+
+function run(cmd: string, args: string[], allowFail = false): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+  } catch (e) {
+    if (allowFail) return '';
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`faults: ${cmd} ${args.join(' ')} failed: ${err.stderr?.trim() || err.message}`);
+  }
+}
+
+const ip = (...args: string[]): string => run('ip', args);
+const nsExec = (ns: string, cmd: string, args: string[], allowFail = false): string => run('ip', ['netns', 'exec', ns, cmd, ...args], allowFail);
+
+/** Why the harness cannot run here, or undefined when it can. */
+export function unsupportedReason(): string | undefined {
+  if (process.platform !== 'linux') return 'network namespaces need Linux';
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'network namespaces need root';
+  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return `\`ip netns\` is unavailable (${r.error?.message ?? r.stderr.trim()}); install iproute2`;
+  const t = spawnSync('iptables', ['-V'], { encoding: 'utf8' });
+  if (t.error || t.status !== 0) return '`iptables` is unavailable; install the iptables package';
+  return undefined;
+}
+
+/** Namespaces whose name starts with the harness prefix. */
+function ourNamespaces(): string[] {
+  return run('ip', ['netns', 'list'], true)
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(PREFIX));
+}
+
+/**
+ * Kills every process inside our namespaces and deletes the namespaces and the root veth.
+ * Safe to call at any time; used before a run (leftovers of a crashed run) and after it.
+ */
+export function cleanupLeftovers(): void {
+  const names = ourNamespaces();
+  for (const ns of names) {
+    for (const pid of run('ip', ['netns', 'pids', ns], true).split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  run('ip', ['link', 'del', ROOT_VETH], true);
+  for (const ns of names) run('ip', ['netns', 'del', ns], true);
+}
+
+/** Whether `tc netem` works in a namespace (the kernel may lack sch_netem). */
+function probeNetem(ns: string): boolean {
+  const ok = spawnSync('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'], { encoding: 'utf8' }).status === 0;
+  if (ok) nsExec(ns, 'tc', ['qdisc', 'del', 'dev', 'lo', 'root'], true);
+  return ok;
+}
+
+export interface LinkImpairment {
+  /** Packet loss in percent, each direction. */
+  lossPct: number;
+  /** Added one-way delay (netem only). */
+  delayMs: number;
+  /** Delay variation (netem only); reordering follows from it. */
+  jitterMs: number;
+}
+
+/** The live network, if any: only it may tear down (a stale run's cleanup must not remove a newer one). */
+let current: Network | undefined;
+
+export class Network {
+  private readonly addrs = new Map<string, string>();
+  /** Whether `tc netem` is available; without it impairments are loss-only. */
+  readonly netem: boolean;
+  private destroyed = false;
+
+  private constructor(readonly hosts: readonly string[]) {
+    hosts.forEach((h, i) => this.addrs.set(h, `${SUBNET}.${10 + i}`));
+    this.netem = false;
+  }
+
+  /** Creates the bridge and one namespace per host (names ≤ 10 chars, [a-z0-9]). */
+  static create(hosts: readonly string[]): Network {
+    const why = unsupportedReason();
+    if (why) throw new UnsupportedError(`faults: ${why}`);
+    if (hosts.length > 200) throw new Error('faults: at most 200 hosts');
+    for (const h of hosts) if (!/^[a-z0-9]{1,10}$/.test(h)) throw new Error(`faults: bad host name ${JSON.stringify(h)}`);
+    cleanupLeftovers();
+    const net = new Network(hosts);
+    current = net;
+    try {
+      ip('netns', 'add', BRIDGE_NS);
+      ip('-n', BRIDGE_NS, 'link', 'set', 'lo', 'up');
+      ip('-n', BRIDGE_NS, 'link', 'add', 'br0', 'type', 'bridge');
+      ip('-n', BRIDGE_NS, 'link', 'set', 'br0', 'up');
+      for (const h of hosts) {
+        const ns = net.ns(h);
+        ip('netns', 'add', ns);
+        ip('-n', ns, 'link', 'set', 'lo', 'up');
+        ip('-n', BRIDGE_NS, 'link', 'add', `hfv-${h}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+        ip('-n', BRIDGE_NS, 'link', 'set', `hfv-${h}`, 'master', 'br0', 'up');
+        ip('-n', ns, 'addr', 'add', `${net.addr(h)}/24`, 'dev', 'eth0');
+        ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      }
+      ip('link', 'add', ROOT_VETH, 'type', 'veth', 'peer', 'name', 'hfr-peer', 'netns', BRIDGE_NS);
+      ip('-n', BRIDGE_NS, 'link', 'set', 'hfr-peer', 'master', 'br0', 'up');
+      ip('addr', 'add', `${ROOT_ADDR}/24`, 'dev', ROOT_VETH);
+      ip('link', 'set', ROOT_VETH, 'up');
+      (net as { netem: boolean }).netem = probeNetem(BRIDGE_NS);
+    } catch (e) {
+      net.destroy();
+      throw e;
+    }
+    return net;
+  }
+
+  ns(host: string): string {
+    return `${PREFIX}${host}`;
+  }
+
+  addr(host: string): string {
+    const a = this.addrs.get(host);
+    if (!a) throw new Error(`faults: unknown host ${host}`);
+    return a;
+  }
+
+  /**
+   * Cuts traffic between hosts in different groups, both directions. Hosts in no group keep
+   * talking to everyone. The test runner (root namespace) is never cut off.
+   */
+  partition(groups: readonly (readonly string[])[]): void {
+    const groupOf = new Map<string, number>();
+    groups.forEach((g, i) => g.forEach((h) => groupOf.set(h, i)));
+    for (const [a, ga] of groupOf) {
+      for (const [b, gb] of groupOf) if (ga !== gb) this.dropFrom(b, a);
+    }
+  }
+
+  /** Drops every packet `from` sends to `to` (one-way: `to` still reaches `from`). */
+  dropFrom(from: string, to: string): void {
+    nsExec(this.ns(to), 'iptables', ['-w', '-A', 'INPUT', '-s', this.addr(from), '-j', 'DROP']);
+  }
+
+  /** Degrades every packet leaving each listed host. */
+  impair(hosts: readonly string[], l: LinkImpairment): void {
+    for (const h of hosts) {
+      if (this.netem) {
+        const args = ['qdisc', 'replace', 'dev', 'eth0', 'root', 'netem', 'delay', `${l.delayMs}ms`, `${l.jitterMs}ms`, 'distribution', 'normal', 'loss', `${l.lossPct}%`];
+        nsExec(this.ns(h), 'tc', args);
+      } else if (l.lossPct > 0) {
+        const p = String(l.lossPct / 100);
+        nsExec(this.ns(h), 'iptables', ['-w', '-A', 'OUTPUT', '-o', 'eth0', '-m', 'statistic', '--mode', 'random', '--probability', p, '-j', 'DROP']);
+      }
+    }
+  }
+
+  /** Removes every partition and impairment. */
+  heal(): void {
+    for (const h of this.hosts) {
+      nsExec(this.ns(h), 'iptables', ['-w', '-F'], true);
+      if (this.netem) nsExec(this.ns(h), 'tc', ['qdisc', 'del', 'dev', 'eth0', 'root'], true);
+    }
+  }
+
+  /** Deletes everything this network created. Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    if (current !== this) return;
+    current = undefined;
+    cleanupLeftovers();
+  }
+}
