@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   const port = await listen(server);
   const reg = (req: RegisterRequest) => catalog.write({ type: CommandType.Register, req });
   for (let i = 1; i <= 3; i++) {
-    await reg({ Node: `n${i}`, Address: `10.0.0.${i}`, Service: { ID: `web-${i}`, Service: 'web', Port: 8080, Tags: ['v1'] }, Check: { Name: 'alive', CheckID: `web-${i}-alive`, ServiceID: `web-${i}`, Status: 'passing' } });
+    await reg({ Node: `n${i}`, Address: `192.0.2.${i}`, Service: { ID: `web-${i}`, Service: 'web', Port: 8080, Tags: ['v1'] }, Check: { Name: 'alive', CheckID: `web-${i}-alive`, ServiceID: `web-${i}`, Status: 'passing' } });
   }
 
   // 1. blocking watchers
@@ -97,11 +97,11 @@ async function main(): Promise<void> {
   );
   for (let i = 0; i < 200 && store.watchCount < WATCHERS; i++) await new Promise((r) => setTimeout(r, 25));
   if (store.watchCount < WATCHERS) throw new Error(`bench: only ${store.watchCount} of ${WATCHERS} watchers are blocked`);
-  await reg({ Node: 'n9', Address: '10.0.0.9', Service: { ID: 'db-1', Service: 'db', Port: 5432 } });
+  await reg({ Node: 'n9', Address: '192.0.2.9', Service: { ID: 'db-1', Service: 'db', Port: 5432 } });
   await new Promise((r) => setTimeout(r, 500));
   const wokenByOther = woke.length;
   changeAt = performance.now();
-  await reg({ Node: 'n4', Address: '10.0.0.4', Service: { ID: 'web-4', Service: 'web', Port: 8080 } });
+  await reg({ Node: 'n4', Address: '192.0.2.4', Service: { ID: 'web-4', Service: 'web', Port: 8080 } });
   const results = await Promise.all(watchers);
   const lat = woke.map((t) => t - changeAt).sort((a, b) => a - b);
   const sentLat = sent.map((t) => t - changeAt).sort((a, b) => a - b);
