@@ -165,6 +165,9 @@ export class SwimCore {
       vsn: [...VSN],
     };
     this.table.add(this.self);
+    // Announce ourselves (memberlist's setAlive): once joined, our own alive message goes out
+    // with the first gossip rounds, besides what the member we joined through relays.
+    this.queue.push(this.name, this.aliveSelf());
     // Stagger periodic work so members started together do not act in lockstep.
     this.nextProbeAt = 1 + this.rng.int(this.t.probeInterval);
     this.nextGossipAt = 1 + this.rng.int(Math.max(1, this.t.gossip));

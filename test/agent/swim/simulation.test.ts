@@ -171,3 +171,23 @@ describe('swim simulation: Lifeguard confirmations', function () {
     });
   }
 });
+
+describe('swim simulation: a joining member announces itself', function () {
+  this.timeout(60_000);
+  // Regression: a new member did not queue its own alive message (memberlist's setAlive), so
+  // when everyone joined one seed at once, a member that missed the seed's relays of another
+  // member's alive learnt of it only at the next push-pull (tails of 15–25 s at n = 10..30).
+  it('10 members joining one seed at once converge within 3 s for every one of 20 seeds', () => {
+    const slow: string[] = [];
+    for (let seed = 1; seed <= 20; seed++) {
+      const sim = new SwimSim({ seed, n: 10, profile: 'lan', loss: 0, minDelay: 1, maxDelay: 1 });
+      sim.run(10);
+      const t0 = sim.now;
+      for (const x of sim.nodes.slice(1)) sim.join(x, sim.nodes[0]!);
+      sim.run(60_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 1);
+      const took = sim.ticksToMs(sim.now - t0);
+      if (took > 3000) slow.push(`seed ${seed}: ${took} ms`);
+    }
+    expect(slow, slow.join('; ')).to.deep.equal([]);
+  });
+});
