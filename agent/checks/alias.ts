@@ -20,8 +20,9 @@
  * Retries (Consul's): the first three consecutive failures are retried at once, after that
  * with a wait of 2^(n-3) × retryMs, at most 60 × retryMs.
  */
+import { StoppableLoop } from '../runtime/loop.js';
 import type { Logger } from 'pino';
-import type { Clock, TimerHandle } from '../runtime/clock.js';
+import type { Clock } from '../runtime/clock.js';
 import { silentLogger } from '../runtime/logger.js';
 import type { CheckRunner } from './runner.js';
 import type { AliasCheckSpec, CheckReport, ProbeResult } from './types.js';
@@ -125,20 +126,16 @@ export interface AliasRunnerOptions {
  * Runs an alias check: a loop of (blocking) fetches; reports whenever the mirrored status or
  * output changes (the first answer is always reported). No flap damping, like Consul.
  */
-export class AliasRunner implements CheckRunner {
+export class AliasRunner extends StoppableLoop implements CheckRunner {
   readonly checkId: string;
   private readonly query: AliasQuery;
   private readonly retryMs: number;
   private readonly logger: Logger;
-  private abort: AbortController | undefined;
-  private loop: Promise<void> | undefined;
-  private sleepTimer: TimerHandle | undefined;
-  private wake: (() => void) | undefined;
-  private stopped = false;
   private last: ProbeResult | undefined;
   private fetches = 0;
 
   constructor(private readonly opts: AliasRunnerOptions) {
+    super(opts.clock);
     const { spec } = opts;
     this.checkId = spec.checkId;
     const node = spec.aliasNode ?? opts.localNode;
@@ -154,27 +151,7 @@ export class AliasRunner implements CheckRunner {
     return this.fetches;
   }
 
-  start(): void {
-    if (this.loop || this.stopped) return;
-    this.loop = this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort?.abort();
-    this.opts.clock.clearTimeout(this.sleepTimer);
-    this.wake?.();
-    await this.loop;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      this.sleepTimer = this.opts.clock.setTimeout(resolve, ms);
-    });
-  }
-
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     let index = 0;
     let failures = 0;
     while (!this.stopped) {

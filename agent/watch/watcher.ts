@@ -14,8 +14,9 @@
  *   only after `retryMs`. Never a tight loop.
  * - stop() aborts the query in flight and resolves once the loop (and a handler run) ended.
  */
+import { StoppableLoop } from '../runtime/loop.js';
 import { isDeepStrictEqual } from 'node:util';
-import type { Clock, TimerHandle } from '../runtime/clock.js';
+import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import { silentLogger } from '../runtime/logger.js';
 import { watchQuery, type WatchParams, type WatchQuery } from './plan.js';
@@ -40,45 +41,21 @@ export interface WatcherOptions {
   maxBackoffMs?: number;
 }
 
-export class Watcher {
+export class Watcher extends StoppableLoop {
   readonly query: WatchQuery;
   private readonly log: Logger;
-  private abort: AbortController | undefined;
-  private loop: Promise<void> | undefined;
-  private timer: TimerHandle | undefined;
-  private wake: (() => void) | undefined;
-  private stopped = false;
   /** Handler runs so far (for tests and stats). */
   runs = 0;
   /** Queries answered so far. */
   queries = 0;
 
   constructor(private readonly o: WatcherOptions) {
+    super(o.clock);
     this.query = watchQuery(o.params);
     this.log = (o.logger ?? silentLogger()).child({ component: 'watch', watch: o.params.type });
   }
 
-  start(): void {
-    if (this.loop || this.stopped) return;
-    this.loop = this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort?.abort();
-    this.o.clock.clearTimeout(this.timer);
-    this.wake?.();
-    await this.loop;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      this.timer = this.o.clock.setTimeout(resolve, ms);
-    });
-  }
-
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     const waitMs = this.o.waitMs ?? 5 * 60_000;
     const retryMs = this.o.retryMs ?? 1000;
     const maxBackoff = this.o.maxBackoffMs ?? 60_000;

@@ -28,7 +28,7 @@ async function start() {
   const ae = new AntiEntropy({
     local: state,
     catalog,
-    node: { name: 'cli-node', id: NODE_ID, address: '10.0.0.9', datacenter: 'dc1', taggedAddresses: { lan: '10.0.0.9' }, meta: { rack: 'r9' } },
+    node: { name: 'cli-node', id: NODE_ID, address: '192.0.2.9', datacenter: 'dc1', taggedAddresses: { lan: '192.0.2.9' }, meta: { rack: 'r9' } },
     clock,
     rng: new SeededRng(3),
     logger: silentLogger(),
@@ -67,19 +67,19 @@ describe('cli: services and catalog commands', () => {
   });
 
   it('services register from flags, then catalog services/nodes show it; deregister removes it', async () => {
-    let r = await t.run('services', 'register', '-name=web', '-id=web-1', '-port=8080', '-tag=v1', '-tag=blue', '-meta=env=prod', '-address=10.0.0.10');
+    let r = await t.run('services', 'register', '-name=web', '-id=web-1', '-port=8080', '-tag=v1', '-tag=blue', '-meta=env=prod', '-address=192.0.2.10');
     expect(r, r.err).to.deep.include({ code: 0, out: 'Registered service: web\n' });
-    expect(t.state.service('web-1')).to.deep.include({ Service: 'web', Port: 8080, Tags: ['v1', 'blue'], Meta: { env: 'prod' }, Address: '10.0.0.10' });
+    expect(t.state.service('web-1')).to.deep.include({ Service: 'web', Port: 8080, Tags: ['v1', 'blue'], Meta: { env: 'prod' }, Address: '192.0.2.10' });
 
     r = await t.run('catalog', 'services');
     expect(r.out).to.equal('web\n');
     r = await t.run('catalog', 'services', '-tags');
     expect(r.out).to.equal('web  blue,v1\n');
     r = await t.run('catalog', 'nodes');
-    expect(r.out).to.equal('Node      ID        Address   DC\ncli-node  abcdef12  10.0.0.9  dc1\n');
+    expect(r.out).to.equal('Node      ID        Address    DC\ncli-node  abcdef12  192.0.2.9  dc1\n');
     r = await t.run('catalog', 'nodes', '-detailed');
     expect(r.out).to.equal(
-      `Node      ID                                    Address   DC   TaggedAddresses  Meta\ncli-node  ${NODE_ID}  10.0.0.9  dc1  lan=10.0.0.9     rack=r9\n`,
+      `Node      ID                                    Address    DC   TaggedAddresses  Meta\ncli-node  ${NODE_ID}  192.0.2.9  dc1  lan=192.0.2.9    rack=r9\n`,
     );
     r = await t.run('catalog', 'nodes', '-service=db');
     expect(r).to.deep.include({ code: 0, out: '', err: 'No nodes match the given query.\n' });
@@ -130,7 +130,7 @@ describe('cli: services and catalog commands', () => {
   });
 
   it('catalog services lists what other nodes registered too', async () => {
-    await t.catalog.write({ type: CommandType.Register, req: { Node: 'other', Address: '10.0.0.2', Service: { Service: 'db', Tags: ['primary'] } } });
+    await t.catalog.write({ type: CommandType.Register, req: { Node: 'other', Address: '192.0.2.2', Service: { Service: 'db', Tags: ['primary'] } } });
     const r = await t.run('catalog', 'services', '-tags');
     expect(r.out).to.equal('db  primary\n');
   });

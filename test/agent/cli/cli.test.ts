@@ -65,8 +65,8 @@ describe('cli', () => {
 
     it('maps every agent flag onto its config key', () => {
       const flags = parseAgentFlags([
-        '-server', '-bootstrap-expect=3', '-node=n1', '-datacenter=east', '-data-dir=/var/herald', '-bind=10.1.1.1',
-        '-advertise=10.1.1.2', '-client=127.0.0.1', '-retry-join=10.1.1.3', '-http-port=1', '-dns-port=2',
+        '-server', '-bootstrap-expect=3', '-node=n1', '-datacenter=east', '-data-dir=/var/herald', '-bind=192.0.2.1',
+        '-advertise=192.0.2.2', '-client=127.0.0.1', '-retry-join=192.0.2.3', '-http-port=1', '-dns-port=2',
         '-server-port=3', '-serf-lan-port=4', '-log-level=warn', '-node-meta=rack:r1',
       ]);
       const c = buildConfig(agentFlagsToConfig(flags as never));
@@ -76,10 +76,10 @@ describe('cli', () => {
         nodeName: 'n1',
         datacenter: 'east',
         dataDir: '/var/herald',
-        bindAddr: '10.1.1.1',
-        advertiseAddr: '10.1.1.2',
+        bindAddr: '192.0.2.1',
+        advertiseAddr: '192.0.2.2',
         clientAddrs: ['127.0.0.1'],
-        retryJoin: ['10.1.1.3'],
+        retryJoin: ['192.0.2.3'],
         logLevel: 'warn',
         nodeMeta: { rack: 'r1' },
       });
