@@ -313,6 +313,7 @@ export class Agent {
       udpAnswerLimit: d.udpAnswerLimit,
       aRecordLimit: d.aRecordLimit,
       onlyPassing: d.onlyPassing,
+      enableAdditionalNodeMetaTxt: d.enableAdditionalNodeMetaTxt,
       enableTruncate: d.enableTruncate,
       recursors: c.recursors,
       recursorTimeoutMs: d.recursorTimeoutMs,

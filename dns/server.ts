@@ -57,6 +57,11 @@ export interface DnsServerOptions {
   /** `dns_config.only_passing`: leave out instances in warning. Default false. */
   onlyPassing?: boolean;
   /**
+   * `dns_config.enable_additional_node_meta_txt`: node meta as TXT records in the additional
+   * section of node A/AAAA and of SRV answers. Default true.
+   */
+  enableAdditionalNodeMetaTxt?: boolean;
+  /**
    * `dns_config.enable_truncate`: set TC when a UDP answer is cut to `udpAnswerLimit`.
    * Default true (Consul's default is false: it trims silently). A response that does not fit
    * the UDP size always gets TC.
@@ -132,6 +137,7 @@ export class DnsServer {
       nodeTtlMs: opts.nodeTtlMs ?? 0,
       serviceTtlMs: opts.serviceTtlMs ?? {},
       onlyPassing: opts.onlyPassing ?? false,
+      nodeMetaTxt: opts.enableAdditionalNodeMetaTxt ?? true,
       soa: { serial: Math.floor(Date.now() / 1000), ...opts.soa },
     };
     if ((opts.reader === undefined) === (opts.upstream === undefined)) throw new Error('dns: give exactly one of reader and upstream');
