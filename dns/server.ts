@@ -32,14 +32,22 @@ export interface DnsServerOptions {
   host?: string;
   /** Port for UDP and TCP; 0 picks a free port (the same for both). Default 8600. */
   port?: number;
-  /** Where answers come from: a catalog reader (servers). Give this or `upstream`. */
+  /** Where answers come from: a catalog reader (servers). Give this, `upstream`, or both. */
   reader?: DnsCatalogReader;
   /**
-   * Instead of a local catalog (client agents): every well-formed query is passed, as raw
-   * bytes with its transport, to a server that answers it from its catalog (over RPC), and
-   * that answer is returned as is. Malformed queries are still answered here.
+   * Instead of (or besides) a local catalog: a well-formed query is passed, as raw bytes with
+   * its transport, to a server that answers it from its catalog (over RPC), and that answer is
+   * returned as is; a rejection is answered SERVFAIL. Malformed queries are still answered
+   * here. Client agents give only this.
    */
   upstream?: (msg: Buffer, transport: 'udp' | 'tcp') => Promise<Buffer | null>;
+  /**
+   * With both `reader` and `upstream`: called once per well-formed query (so it must be cheap
+   * and synchronous); true answers from `reader` (through the answer cache), false passes the
+   * query to `upstream`. Server agents use it for `allow_stale` / `max_stale`: the local
+   * replica answers only while it may (see docs/dns.md). Default: always true.
+   */
+  localGate?: () => boolean;
   /** Our zone (`domain`). Default 'consul'. */
   domain?: string;
   /** Second zone (`alt_domain`). Default none. */
@@ -75,12 +83,6 @@ export interface DnsServerOptions {
   recursorStrategy?: 'sequential' | 'random';
   /** `dns_config.soa` (seconds). Serial defaults to the server's start time in seconds. */
   soa?: SoaOptions;
-  /**
-   * `dns_config.allow_stale` / `max_stale`: accepted for config compatibility. They take effect
-   * once reads go through RPC to servers; a reader over the local store is never stale.
-   */
-  allowStale?: boolean;
-  maxStaleMs?: number;
   /** Most cached questions. Default 10000. */
   cacheSize?: number;
   /** Idle TCP connections are closed after this long. Default 10000 ms. */
@@ -140,7 +142,7 @@ export class DnsServer {
       nodeMetaTxt: opts.enableAdditionalNodeMetaTxt ?? true,
       soa: { serial: Math.floor(Date.now() / 1000), ...opts.soa },
     };
-    if ((opts.reader === undefined) === (opts.upstream === undefined)) throw new Error('dns: give exactly one of reader and upstream');
+    if (opts.reader === undefined && opts.upstream === undefined) throw new Error('dns: give a reader, an upstream or both');
     this.cache = opts.reader ? new AnswerCache({ reader: opts.reader, resolver, max: opts.cacheSize ?? 10_000 }) : undefined;
     const common = {
       recordLimit: opts.aRecordLimit ?? 0,
@@ -211,6 +213,19 @@ export class DnsServer {
     return this.cache ? this.cache.stats() : { hits: 0, misses: 0, invalidations: 0, size: 0 };
   }
 
+  /**
+   * SERVFAIL for `msg` (ID, RD and the question echoed, EDNS when the query had it), or null
+   * when `msg` gets no answer at all (a response, shorter than a header). For callers that
+   * cannot get an answer to a query they were given (no leader reachable).
+   */
+  servfail(msg: Buffer): Buffer | null {
+    const ra = this.recursors.length > 0;
+    const p = parseQuery(msg);
+    if (p.kind === 'drop') return null;
+    if (p.kind === 'error') return errorResponse(p.id, p.rd, p.rcode, p.question, p.edns, ra);
+    return errorResponse(p.query.id, p.query.rd, RCODE.SERVFAIL, p.query.question, p.query.edns, ra);
+  }
+
   /** Client agents: the server answers; a failure to reach one is SERVFAIL, never silence. */
   private async viaUpstream(msg: Buffer, transport: 'udp' | 'tcp', q: Query): Promise<Buffer | null> {
     try {
@@ -232,7 +247,9 @@ export class DnsServer {
       if (p.kind === 'drop') return null;
       if (p.kind === 'error') return errorResponse(p.id, p.rd, p.rcode, p.question, p.edns, ra);
       const q = p.query;
-      if (!this.cache) return this.viaUpstream(msg, transport, q);
+      if (!this.cache || (this.opts.upstream !== undefined && this.opts.localGate !== undefined && !this.opts.localGate())) {
+        return this.viaUpstream(msg, transport, q);
+      }
       const prepared = this.cache.get(q);
       if (prepared.forward && ra) return this.forward(msg, q, transport);
       if (transport === 'tcp') return assemble(q, prepared, this.tcpAssemble);
