@@ -19,13 +19,14 @@
  *   else REFUSED (NXDOMAIN for unknown reverse names).
  */
 import dgram from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
 import net from 'node:net';
 import { pino, type Logger } from 'pino';
 import { AnswerCache } from './cache.js';
 import { ipFamily } from './names.js';
 import type { DnsCatalogReader } from './reader.js';
 import { shuffleInPlace, type ResolverOptions, type SoaOptions } from './resolver.js';
-import { assemble, errorResponse, parseQuery, RCODE, type AssembleOptions, type Query } from './wire.js';
+import { assemble, assembleFast, errorResponse, newFastQuery, parseFast, parseQuery, RCODE, type AssembleOptions, type FastQuery, type Query } from './wire.js';
 
 export interface DnsServerOptions {
   /** Address to listen on (UDP and TCP). Default '127.0.0.1'. */
@@ -126,6 +127,8 @@ export class DnsServer {
   /** Assembly options per transport, built once (`maxSize` of the UDP one is set per query). */
   private readonly udpAssemble: AssembleOptions;
   private readonly tcpAssemble: AssembleOptions;
+  /** Scratch for {@link parseFast}; handling is synchronous up to its last use. */
+  private readonly fq: FastQuery = newFastQuery();
 
   constructor(opts: DnsServerOptions) {
     this.opts = opts;
@@ -160,7 +163,7 @@ export class DnsServer {
     const host = this.opts.host ?? '127.0.0.1';
     const wanted = this.opts.port ?? 8600;
     for (let attempt = 0; ; attempt++) {
-      const udp = dgram.createSocket({ type: ipFamily(host) === 6 ? 'udp6' : 'udp4' });
+      const udp = dgram.createSocket({ type: ipFamily(host) === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
       udp.on('error', (err) => this.log.warn({ err }, 'udp socket error'));
       udp.on('message', (msg, rinfo) => this.onUdp(udp, msg, rinfo));
       await new Promise<void>((res, rej) => {
@@ -242,14 +245,50 @@ export class DnsServer {
    */
   handle(msg: Buffer, transport: 'udp' | 'tcp'): Buffer | null | Promise<Buffer | null> {
     try {
+      // Hot path: a cached question in the common query shape is answered from the received
+      // bytes and the prepared records, with no parse objects, strings or re-encoding. Anything
+      // else (and a miss) takes the full path below, which handles every case.
+      let local: boolean | undefined;
+      const cache = this.cache;
+      if (cache !== undefined && parseFast(msg, this.fq)) {
+        local = this.localAllowed();
+        const f = this.fq;
+        const p = local ? cache.peekWire(msg, f.nameEnd, f.qtype, f.hash) : undefined;
+        if (p !== undefined && !(p.forward && this.recursors.length > 0)) {
+          if (transport === 'tcp') return assembleFast(msg, f, p, this.tcpAssemble);
+          const o = this.udpAssemble;
+          o.maxSize = f.ednsSize === 0 ? 512 : Math.min(f.ednsSize, 65507);
+          return assembleFast(msg, f, p, o);
+        }
+      }
+      return this.handleParsed(msg, transport, local);
+    } catch (err) {
+      return this.internalError(msg, err);
+    }
+  }
+
+  /** Whether the reader may answer now: always without an upstream, else as `localGate` says. */
+  private localAllowed(): boolean {
+    const gate = this.opts.localGate;
+    return this.opts.upstream === undefined || gate === undefined || gate();
+  }
+
+  /** A bug, not bad input: SERVFAIL when the header is readable. */
+  private internalError(msg: Buffer, err: unknown): Buffer | null {
+    this.log.error({ err }, 'dns: failed to answer a query');
+    if (msg.length < 12) return null;
+    return errorResponse(msg.readUInt16BE(0), (msg[2]! & 1) !== 0, RCODE.SERVFAIL, null, null, this.recursors.length > 0);
+  }
+
+  /** The full path: every query shape; `local` is the gate's answer when already asked. */
+  private handleParsed(msg: Buffer, transport: 'udp' | 'tcp', local: boolean | undefined): Buffer | null | Promise<Buffer | null> {
+    try {
       const ra = this.recursors.length > 0;
       const p = parseQuery(msg);
       if (p.kind === 'drop') return null;
       if (p.kind === 'error') return errorResponse(p.id, p.rd, p.rcode, p.question, p.edns, ra);
       const q = p.query;
-      if (!this.cache || (this.opts.upstream !== undefined && this.opts.localGate !== undefined && !this.opts.localGate())) {
-        return this.viaUpstream(msg, transport, q);
-      }
+      if (!this.cache || !(local ?? this.localAllowed())) return this.viaUpstream(msg, transport, q);
       const prepared = this.cache.get(q);
       if (prepared.forward && ra) return this.forward(msg, q, transport);
       if (transport === 'tcp') return assemble(q, prepared, this.tcpAssemble);
@@ -257,10 +296,7 @@ export class DnsServer {
       o.maxSize = q.edns === null ? 512 : Math.min(q.edns.udpSize, 65507);
       return assemble(q, prepared, o);
     } catch (err) {
-      // A bug, not bad input: answer SERVFAIL when the header is readable.
-      this.log.error({ err }, 'dns: failed to answer a query');
-      if (msg.length < 12) return null;
-      return errorResponse(msg.readUInt16BE(0), (msg[2]! & 1) !== 0, RCODE.SERVFAIL, null, null, this.recursors.length > 0);
+      return this.internalError(msg, err);
     }
   }
 
@@ -414,6 +450,17 @@ export class DnsServer {
       });
     });
   }
+}
+
+/**
+ * The UDP socket's address lookup: an IP literal (every reply goes to one, the sender's address)
+ * is passed back synchronously, so a reply is sent in the same turn, without dns.lookup's
+ * deferred callback and the extra tick it costs per packet; anything else goes to dns.lookup.
+ */
+function literalLookup(host: string, options: unknown, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const fam = net.isIP(host);
+  if (fam !== 0) cb(null, host, fam);
+  else dnsLookup(host, { family: typeof options === 'number' ? options : 0 }, cb);
 }
 
 /** Whether `reply` answers query `id`: a response with that ID, at least a header long. */
