@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { pack } from 'msgpackr';
 import { SeededRng } from '../../../agent/runtime/rng.js';
 import { decodePacket, encodePacket, MAX_FRAME_BYTES } from '../../../agent/swim/codec.js';
-import { MsgType, PROTOCOL_VERSION, WireStatus, type Message, type Packet } from '../../../agent/swim/core/messages.js';
+import { estimateSize, MsgType, PROTOCOL_VERSION, WireStatus, type Message, type NodeState, type Packet, type Tags } from '../../../agent/swim/core/messages.js';
 
 const ALL: Message[] = [
   { t: MsgType.Ping, seq: 1, target: 'b', from: 'a' },
@@ -77,6 +77,47 @@ describe('swim codec', () => {
       }
       const r = decodePacket(b, MAX_FRAME_BYTES);
       expect(typeof r.ok, `seed ${seed} iteration ${i}`).to.equal('boolean');
+    }
+  });
+
+  it('estimateSize is the exact encoded size of every message (seeded variants: long, non-ASCII, large numbers)', () => {
+    const seed = 4242;
+    const rng = new SeededRng(seed);
+    const alphabet = ['a', 'Z', '0', '-', '.', 'é', 'ß', '€', '中', '😀'];
+    const str = (max: number, ascii = false): string => {
+      const len = [0, 1, 31, 32, 200, 255, 256, 300][rng.int(8)]! % (max + 1);
+      let x = '';
+      while (x.length < len) x += ascii ? 'abcXYZ019-.'[rng.int(11)] : alphabet[rng.int(alphabet.length)];
+      return x.slice(0, len) || 'n';
+    };
+    const num = (): number => [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 40][rng.int(11)]!;
+    const tags = (): Tags => {
+      const t: Tags = {};
+      const k = [0, 1, 7, 15, 16, 20][rng.int(6)]!;
+      for (let i = 0; i < k; i++) t[`k${i}${str(8, true)}`] = str(20);
+      return t;
+    };
+    const vsn: [number, number, number] = [1, 1, 1];
+    const state = (): NodeState => ({ node: str(40), addr: str(39, true), port: rng.int(65536), tags: tags(), inc: num(), status: WireStatus.Suspect, vsn });
+    const variants: Message[] = [...ALL];
+    for (let i = 0; i < 300; i++) {
+      variants.push(
+        { t: MsgType.Ping, seq: num(), target: str(128), from: str(128) },
+        { t: MsgType.PingReq, seq: num(), target: str(128), addr: str(45, true), port: rng.int(65536), nack: rng.next() < 0.5, from: str(128) },
+        { t: MsgType.Ack, seq: num() },
+        { t: MsgType.Suspect, node: str(128), inc: num(), from: str(128) },
+        { t: MsgType.Dead, node: str(128), inc: num(), from: str(128), ...(rng.next() < 0.5 ? { prune: true } : {}) },
+        { t: MsgType.Alive, node: str(128), inc: num(), addr: str(45, true), port: rng.int(65536), tags: tags(), vsn },
+        { t: MsgType.PushPull, from: str(60), join: true, reply: false, eventClock: num(), states: Array.from({ length: [0, 1, 15, 16, 40][rng.int(5)]! }, state) },
+        { t: MsgType.UserEvent, ltime: num(), name: str(100), payload: new Uint8Array([0, 1, 255, 300, 512][rng.int(5)]!), coalesce: true },
+        { t: MsgType.KeyringOp, id: str(80), op: 'use', key: str(44, true), origin: str(60), addr: str(45, true), port: rng.int(65536) },
+        { t: MsgType.KeyringAck, id: str(80), node: str(60), ok: true, error: str(100) },
+      );
+    }
+    for (const m of variants) {
+      // Packet = version byte + fixarray header (1 message) + the message.
+      const actual = encodePacket({ v: 1, msgs: [m] }).length - 2;
+      expect(estimateSize(m), `seed ${seed}: message type ${m.t}`).to.equal(actual);
     }
   });
 });
