@@ -28,6 +28,11 @@ export const MsgType = {
   UserEvent: 8,
   KeyringOp: 9,
   KeyringAck: 10,
+  /**
+   * Wire only, never a {@link Message}: the codec's wrapper `[11, deflated body]` for a
+   * compressed datagram (memberlist's compress message); the decoder unwraps it.
+   */
+  Compressed: 11,
 } as const;
 
 /** Direct probe. `target` is the name the sender believes lives at the address. */
@@ -168,6 +173,12 @@ export interface Packet {
 export const MAX_UDP_PACKET = 1400;
 /** Bytes reserved per packet for version, framing and encryption overhead. */
 export const PACKET_OVERHEAD = 64;
+/**
+ * With compression on, the core fills a packet with up to this many bytes of (uncompressed)
+ * messages; the codec deflates it into one datagram of at most {@link MAX_UDP_PACKET} bytes
+ * or, when it does not compress that well, splits it into as many as needed.
+ */
+export const COMPRESSED_PACKET_BYTES = 4 * MAX_UDP_PACKET;
 /** Largest encoded tags (memberlist's MetaMaxSize). */
 export const MAX_TAGS_BYTES = 512;
 /** Largest user event payload plus name (Serf's UserEventSizeLimit). */

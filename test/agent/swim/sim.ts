@@ -1,5 +1,5 @@
 import { SeededRng, type Rng } from '../../../agent/runtime/rng.js';
-import { decodePacket, encodePacket, MAX_FRAME_BYTES } from '../../../agent/swim/codec.js';
+import { decodePacket, encodeDatagrams, encodePacket, MAX_DATAGRAM_BYTES, MAX_FRAME_BYTES, MAX_PLAIN_DATAGRAM } from '../../../agent/swim/codec.js';
 import { makeConfig, type ProfileName, type SwimConfig } from '../../../agent/swim/core/config.js';
 import type { Packet, Tags } from '../../../agent/swim/core/messages.js';
 import { SwimCore, type SwimEvent } from '../../../agent/swim/core/swim.js';
@@ -30,11 +30,12 @@ export interface SimOptions {
  * names), with a node ID derived from `i`: about 150 bytes of tags per alive message.
  */
 export function consulTags(i: number): Tags {
-  const hex = (i * 2654435761 >>> 0).toString(16).padStart(8, '0');
+  const r = new SeededRng(0x5eed0000 + i);
+  const hex = (n: number): string => Array.from({ length: n }, () => r.int(16).toString(16)).join('');
   return {
     role: 'node',
     dc: 'dc1',
-    id: `${hex}-${hex.slice(0, 4)}-4${hex.slice(1, 4)}-8${hex.slice(4, 7)}-${hex}${hex.slice(0, 4)}`,
+    id: `${hex(8)}-${hex(4)}-4${hex(3)}-8${hex(3)}-${hex(12)}`,
     vsn: '2',
     vsn_min: '2',
     vsn_max: '3',
@@ -73,7 +74,10 @@ export class SwimSim {
   private readonly minDelay: number;
   private readonly maxDelay: number;
   delivered = 0;
-  /** UDP datagrams sent, the messages in them, and their encoded bytes (bytes only with `codec`). */
+  /**
+   * UDP sent: datagrams, the messages in them, and their encoded bytes. Without `codec` a
+   * packet counts as one datagram and bytes are not counted.
+   */
   readonly udpStats = { packets: 0, msgs: 0, bytes: 0 };
   /** Addresses whose inbound UDP is all lost (TCP still works). */
   readonly udpBlackhole = new Set<string>();
@@ -197,18 +201,34 @@ export class SwimSim {
     const dst = this.byAddr.get(d.to);
     if (!dst || dst.group !== src.group) return;
     if (d.kind === 'udp' && this.udpBlackhole.has(d.to)) return;
-    if (d.kind === 'udp' && this.loss > 0 && this.rng.next() < this.loss) return;
+    if (d.kind === 'udp' && this.codec) {
+      // As the driver does: one packet may become several datagrams, each lost on its own.
+      for (const bytes of encodeDatagrams(d.packet, this.config.compression)) {
+        if (bytes.length > MAX_PLAIN_DATAGRAM) throw new Error(`sim seed ${this.seed}: datagram of ${bytes.length} bytes exceeds ${MAX_PLAIN_DATAGRAM}`);
+        const r = decodePacket(bytes, MAX_DATAGRAM_BYTES);
+        if (!r.ok) throw new Error(`sim seed ${this.seed}: core emitted an undecodable packet: ${r.error}`);
+        this.udpStats.packets++;
+        this.udpStats.msgs += r.packet.msgs.length;
+        this.udpStats.bytes += bytes.length;
+        if (this.loss > 0 && this.rng.next() < this.loss) continue;
+        this.enqueue({ ...d, packet: r.packet });
+      }
+      return;
+    }
     if (d.kind === 'udp') {
+      if (this.loss > 0 && this.rng.next() < this.loss) return;
       this.udpStats.packets++;
       this.udpStats.msgs += d.packet.msgs.length;
     }
     if (this.codec) {
-      const bytes = encodePacket(d.packet);
-      if (d.kind === 'udp') this.udpStats.bytes += bytes.length;
-      const r = decodePacket(bytes, MAX_FRAME_BYTES);
+      const r = decodePacket(encodePacket(d.packet), MAX_FRAME_BYTES);
       if (!r.ok) throw new Error(`sim seed ${this.seed}: core emitted an undecodable packet: ${r.error}`);
       d = { ...d, packet: r.packet };
     }
+    this.enqueue(d);
+  }
+
+  private enqueue(d: Delivery): void {
     const at = this.now + this.minDelay + this.rng.int(this.maxDelay - this.minDelay + 1);
     let q = this.inflight.get(at);
     if (!q) this.inflight.set(at, (q = []));
