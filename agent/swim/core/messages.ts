@@ -223,13 +223,17 @@ function tagsEncodedSize(tags: Tags): number {
   return n;
 }
 
-const VSN_SIZE = 4;
+function vsnSize(v: readonly number[]): number {
+  let n = headerSize(v.length);
+  for (const x of v) n += numSize(x);
+  return n;
+}
 
 /**
  * Encoded size in bytes of one message inside a packet's message array, exactly as the codec
  * writes it (`[type, ...fields]` in msgpack, smallest integer and string forms). Used to fill
- * datagrams up to {@link MAX_UDP_PACKET} without encoding twice; the codec tests hold it equal
- * to the encoder's output, so a packet filled by it never exceeds the budget.
+ * packets up to their byte budget without encoding twice; the codec tests hold it equal to
+ * the encoder's output, so a packet filled by it never exceeds the budget.
  */
 export function estimateSize(m: Message): number {
   const b = 1; // fixint type number
@@ -246,11 +250,11 @@ export function estimateSize(m: Message): number {
     case MsgType.Dead:
       return 1 + b + strSize(m.node) + numSize(m.inc) + strSize(m.from) + (m.prune ? 1 : 0);
     case MsgType.Alive:
-      return 1 + b + strSize(m.node) + numSize(m.inc) + strSize(m.addr) + numSize(m.port) + tagsEncodedSize(m.tags) + VSN_SIZE;
+      return 1 + b + strSize(m.node) + numSize(m.inc) + strSize(m.addr) + numSize(m.port) + tagsEncodedSize(m.tags) + vsnSize(m.vsn);
     case MsgType.PushPull: {
       let n = 1 + b + strSize(m.from) + 1 + 1 + numSize(m.eventClock) + headerSize(m.states.length);
       for (const st of m.states) {
-        n += 1 + strSize(st.node) + strSize(st.addr) + numSize(st.port) + tagsEncodedSize(st.tags) + numSize(st.inc) + 1 + VSN_SIZE;
+        n += 1 + strSize(st.node) + strSize(st.addr) + numSize(st.port) + tagsEncodedSize(st.tags) + numSize(st.inc) + 1 + vsnSize(st.vsn);
       }
       return n;
     }

@@ -99,7 +99,7 @@ describe('swim codec', () => {
       for (let i = 0; i < k; i++) t[`k${i}${str(8, true)}`] = str(20);
       return t;
     };
-    const vsn: [number, number, number] = [1, 1, 1];
+    const vsn: [number, number, number] = [1, 200, 255];
     const state = (): NodeState => ({ node: str(40), addr: str(39, true), port: rng.int(65536), tags: tags(), inc: num(), status: WireStatus.Suspect, vsn });
     const variants: Message[] = [...ALL];
     for (let i = 0; i < 300; i++) {
