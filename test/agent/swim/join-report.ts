@@ -1,12 +1,13 @@
 /**
- * Join convergence report (not a test): N members all join member 0 at once on a lossless
- * simulated LAN (10 ms ticks, 10 ms one-way delay); prints, per N and tag set, the time until
+ * Join convergence report (not a test): N members all join member 0 at once on a simulated
+ * LAN (lossless unless `--loss`) (10 ms ticks, 10 ms one-way delay); prints, per N and tag set, the time until
  * every member sees all N alive and until the benchmark's three observers (0, N/2, N−1) do,
  * as median / p90 / max over the seeds, plus datagrams and messages per datagram.
  *
- *   node dist/test/agent/swim/join-report.js [--seeds 20] [--n 10,30] [--codec]
+ *   node dist/test/agent/swim/join-report.js [--seeds 20] [--n 10,30] [--codec] [--loss 0.05] [--no-compression]
  */
 import { parseArgs } from 'node:util';
+import type { SwimConfig } from '../../../agent/swim/core/config.js';
 import type { Tags } from '../../../agent/swim/core/messages.js';
 import { consulTags, SwimSim } from './sim.js';
 
@@ -19,8 +20,8 @@ interface JoinRun {
 }
 
 /** One simultaneous join of `n` members into member 0; `limitMs` bounds the simulated time. */
-export function simultaneousJoin(seed: number, n: number, tags: ((i: number) => Tags) | undefined, codec: boolean, limitMs = 60_000): JoinRun {
-  const sim = new SwimSim({ seed, n, profile: 'lan', loss: 0, minDelay: 1, maxDelay: 1, codec, ...(tags ? { tags } : {}) });
+export function simultaneousJoin(seed: number, n: number, tags: ((i: number) => Tags) | undefined, codec: boolean, limitMs = 60_000, loss = 0, config: Partial<SwimConfig> = {}): JoinRun {
+  const sim = new SwimSim({ seed, n, profile: 'lan', loss, minDelay: 1, maxDelay: 1, codec, config, ...(tags ? { tags } : {}) });
   sim.run(10);
   const t0 = sim.now;
   for (const x of sim.nodes.slice(1)) sim.join(x, sim.nodes[0]!);
@@ -48,7 +49,9 @@ function quantile(xs: number[], q: number): number {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { seeds: { type: 'string', default: '20' }, n: { type: 'string', default: '10,30' }, codec: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { seeds: { type: 'string', default: '20' }, n: { type: 'string', default: '10,30' }, codec: { type: 'boolean', default: false }, loss: { type: 'string', default: '0' }, 'no-compression': { type: 'boolean', default: false } } });
+  const loss = Number(values.loss);
+  const config: Partial<SwimConfig> = values['no-compression'] ? { compression: false } : {};
   const seeds = Number(values.seeds);
   const ns = values.n.split(',').map(Number);
   const tagSets: [string, ((i: number) => Tags) | undefined][] = [['role only', undefined], ['consul tags', consulTags]];
@@ -57,7 +60,7 @@ function main(): void {
   for (const n of ns) {
     for (const [label, tags] of tagSets) {
       const runs: JoinRun[] = [];
-      for (let seed = 1; seed <= seeds; seed++) runs.push(simultaneousJoin(seed, n, tags, values.codec));
+      for (let seed = 1; seed <= seeds; seed++) runs.push(simultaneousJoin(seed, n, tags, values.codec, 60_000, loss, config));
       const all = runs.map((r) => r.allMs);
       const obs = runs.map((r) => r.observersMs);
       const avg = (f: (r: JoinRun) => number): number => runs.reduce((a, r) => a + f(r), 0) / runs.length;
