@@ -73,11 +73,13 @@ interface PendingRead {
 
 /**
  * Drives a {@link RaftCore}: turns clock time into ticks, feeds it transport messages
- * and client requests, and processes each Ready in this order — apply the committed entries
- * this server already persisted in an earlier Ready (never one this Ready rewrites), persist
- * (snapshot, then entries + hard state in one durable batch), send messages, restore the
- * snapshot and apply the remaining committed entries, `advance()`. All core access is serialized through
- * one loop; storage calls are never concurrent.
+ * and client requests, and processes each Ready in this order — send the early messages
+ * (a leader's AppendEntries, so followers write in parallel with this server), then persist
+ * (snapshot, then entries + hard state in one durable batch) while applying the committed
+ * entries this server already persisted in an earlier Ready (never one this Ready rewrites),
+ * then send the other messages, restore the snapshot and apply the remaining committed
+ * entries, `advance()` (which tells the core the entries are durable). All core access is
+ * serialized through one loop; storage calls are never concurrent.
  *
  * Events: 'change' ({@link RaftNodeChange}: leader, role, term or membership changed), 'snapshot-restored'
  * ({ index, term }: the state machine was replaced by a leader's snapshot), 'error' (fatal storage or state machine failure;
@@ -381,9 +383,8 @@ export class RaftNode extends EventEmitter {
         early++;
       }
     }
-    await this.applyCommitted(rd.committedEntries.slice(0, early));
-    if (rd.snapshot) await this.storage.saveSnapshot(rd.snapshot);
-    if (rd.hardState || rd.entries.length > 0) await this.storage.save(rd.hardState, rd.entries);
+    for (const m of rd.earlyMessages) this.transport.send(m);
+    await this.overlap(this.persist(rd), this.applyCommitted(rd.committedEntries.slice(0, early)));
     if (rd.entries.length > 0) this.persistedLast = rd.entries[rd.entries.length - 1]!.index;
     for (const m of rd.messages) this.transport.send(m);
     if (rd.snapshot) {
@@ -409,6 +410,20 @@ export class RaftNode extends EventEmitter {
         r.resolve(r.index);
       }
     }
+  }
+
+  private async persist(rd: Ready): Promise<void> {
+    if (rd.snapshot) await this.storage.saveSnapshot(rd.snapshot);
+    if (rd.hardState || rd.entries.length > 0) await this.storage.save(rd.hardState, rd.entries);
+  }
+
+  /**
+   * Awaits both (the disk write runs in libuv's pool while the state machine applies on
+   * this thread); the first failure wins, and the other one's is not left unhandled.
+   */
+  private async overlap(a: Promise<void>, b: Promise<void>): Promise<void> {
+    const rs = await Promise.allSettled([a, b]);
+    for (const r of rs) if (r.status === 'rejected') throw r.reason;
   }
 
   private async applyCommitted(entries: Entry[]): Promise<void> {

@@ -148,13 +148,15 @@ describe('raft node (driver)', function () {
     await until(() => [...servers.values()].every((s) => s.sm.values.join() === 'a'));
   });
 
-  it('persists entries and votes before sending the messages that reveal them', async () => {
+  it('persists votes and acknowledged entries before sending the messages that reveal them; a leader replicates before its own fsync', async () => {
     let violations = 0;
+    let appBeforeOwnPersist = 0;
     hub.onSend = (m) => {
       const st = servers.get(m.from)?.storage;
       if (!st) return;
       const last = m.entries?.[m.entries.length - 1];
-      if (m.type === 'MsgApp' && last && st.lastIndex() < last.index) violations++;
+      if (m.type === 'MsgApp' && st.hardStateSync().term < m.term) violations++;
+      if (m.type === 'MsgApp' && last && st.lastIndex() < last.index) appBeforeOwnPersist++;
       if (m.type === 'MsgVoteResp' && !m.reject && st.hardStateSync().vote !== m.to) violations++;
       if (m.type === 'MsgAppResp' && !m.reject && st.lastIndex() < m.index) violations++;
     };
@@ -162,6 +164,7 @@ describe('raft node (driver)', function () {
     const lead = leaderOf() as Server;
     await Promise.all([lead.node.propose(enc('x')), lead.node.propose(enc('y')), advance(1000)]);
     expect(violations).to.equal(0);
+    expect(appBeforeOwnPersist, 'AppendEntries sent in parallel with the leader fsync').to.be.greaterThan(0);
   });
 
   it('applies an entry only once this server persisted it (single server and three servers, batches in flight)', async () => {
