@@ -1,6 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { Clock, Rng, TimerHandle } from '../runtime.js';
-import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry, type RaftStorage, type RaftTransport } from './types.js';
+import {
+  ConfChangeType,
+  EntryType,
+  emptyHardState,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type RaftStorage,
+  type RaftTransport,
+} from './types.js';
 import { RaftCore, type RaftCoreConfig, type Ready, type Role, type Status } from './core/raft.js';
 import type { Message } from './core/messages.js';
 import { bootstrapHardState, bootstrapSnapshot } from './core/bootstrap.js';
@@ -108,6 +118,10 @@ export class RaftNode extends EventEmitter {
   private applied = 0;
   /** Last log index this server has durably saved (0 until the first save). */
   private persistedLast = 0;
+  /** The hard state last written to storage. */
+  private savedHard: HardState = emptyHardState();
+  /** A newer hard state that differs from {@link savedHard} only in `commit`; written with the next batch. */
+  private unsavedHard: HardState | undefined;
   private lastSnapshotIndex = 0;
   private readSeq = 0;
   private readonly proposals = new Map<number, PendingProposal>();
@@ -144,6 +158,9 @@ export class RaftNode extends EventEmitter {
   private async load(): Promise<void> {
     const initial = await this.storage.load();
     this.core = new RaftCore({ ...this.coreOpts, id: this.id, rng: this.rng, initial });
+    this.savedHard = { ...initial.hardState };
+    this.unsavedHard = undefined;
+    this.persistedLast = initial.entries[initial.entries.length - 1]?.index ?? initial.snapshot?.meta.index ?? 0;
     if (initial.snapshot) {
       await this.sm.restore(initial.snapshot.data);
       this.applied = initial.snapshot.meta.index;
@@ -412,9 +429,23 @@ export class RaftNode extends EventEmitter {
     }
   }
 
+  /**
+   * Writes the Ready's snapshot, entries and hard state. A hard state that changed only in
+   * `commit` is not worth an fsync of its own (like etcd's MustSync): it is written with the
+   * next batch that has entries, a term or a vote. Safe because a commit index read back
+   * lower than it was is only a delay (the leader re-announces it), never a wrong answer.
+   */
   private async persist(rd: Ready): Promise<void> {
     if (rd.snapshot) await this.storage.saveSnapshot(rd.snapshot);
-    if (rd.hardState || rd.entries.length > 0) await this.storage.save(rd.hardState, rd.entries);
+    const hs = rd.hardState ?? this.unsavedHard;
+    const termOrVote = !!hs && (hs.term !== this.savedHard.term || hs.vote !== this.savedHard.vote);
+    if (rd.entries.length === 0 && !termOrVote) {
+      if (hs && hs.commit !== this.savedHard.commit) this.unsavedHard = hs;
+      return;
+    }
+    await this.storage.save(hs, rd.entries);
+    if (hs) this.savedHard = hs;
+    this.unsavedHard = undefined;
   }
 
   /**
