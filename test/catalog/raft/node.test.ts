@@ -167,6 +167,28 @@ describe('raft node (driver)', function () {
     expect(appBeforeOwnPersist, 'AppendEntries sent in parallel with the leader fsync').to.be.greaterThan(0);
   });
 
+  it('sequential proposals cost one durable write each per server: a commit-only hard state change is not written on its own', async () => {
+    await cluster(['n1', 'n2', 'n3']);
+    const lead = leaderOf() as Server;
+    await Promise.all([lead.node.propose(enc('warm')), advance(300)]);
+    await until(() => [...servers.values()].every((s) => s.sm.values.length === 1));
+    const before = new Map([...servers].map(([id, s]) => [id, s.storage.writes]));
+    const n = 10;
+    for (let i = 0; i < n; i++) await lead.node.propose(enc(`s${i}`));
+    for (let i = 0; i < 20; i++) await flush();
+    for (const [id, s] of servers) {
+      const writes = s.storage.writes - (before.get(id) ?? 0);
+      expect(writes, `${id}: durable writes for ${n} sequential proposals`).to.be.within(n, n + 1);
+    }
+    // What was skipped is only the commit index: a full restart recovers every entry.
+    const stores = new Map([...servers].map(([id, s]) => [id, s.storage]));
+    for (const s of servers.values()) await s.node.stop();
+    servers = new Map();
+    hub = new Hub();
+    for (const [id, st] of stores) await make(id, st).node.start();
+    await until(() => [...servers.values()].every((s) => s.sm.values.length === n + 1));
+  });
+
   it('applies an entry only once this server persisted it (single server and three servers, batches in flight)', async () => {
     for (const ids of [['n1'], ['n1', 'n2', 'n3']]) {
       for (const s of servers.values()) await s.node.stop();
