@@ -112,6 +112,8 @@ export class RaftNode extends EventEmitter {
   private core: RaftCore | undefined;
   private timer: TimerHandle | undefined;
   private inbox: (() => void)[] = [];
+  /** Wakes the loop while it waits for a write with nothing queued. */
+  private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
   private ticks = 0;
@@ -336,6 +338,7 @@ export class RaftNode extends EventEmitter {
   private enqueue(fn: () => void): void {
     if (this.stopped) return;
     this.inbox.push(fn);
+    this.wake?.();
     this.kick();
   }
 
@@ -401,7 +404,19 @@ export class RaftNode extends EventEmitter {
       }
     }
     for (const m of rd.earlyMessages) this.transport.send(m);
-    await this.overlap(this.persist(rd), this.applyCommitted(rd.committedEntries.slice(0, early)));
+    const persisting = this.persist(rd);
+    let persisted = false;
+    const settled = persisting.then(
+      () => void (persisted = true),
+      () => void (persisted = true),
+    );
+    await this.overlap(
+      persisting,
+      (async () => {
+        await this.applyCommitted(rd.committedEntries.slice(0, early));
+        if (!rd.snapshot) await this.stepWhilePersisting(() => persisted, settled, Math.min(this.persistedLast, firstNew - 1));
+      })(),
+    );
     if (rd.entries.length > 0) this.persistedLast = rd.entries[rd.entries.length - 1]!.index;
     for (const m of rd.messages) this.transport.send(m);
     if (rd.snapshot) {
@@ -435,6 +450,30 @@ export class RaftNode extends EventEmitter {
    * next batch that has entries, a term or a vote. Safe because a commit index read back
    * lower than it was is only a delay (the leader re-announces it), never a wrong answer.
    */
+  /**
+   * While a Ready is being written: feeds queued events (follower acknowledgements, client
+   * requests, ticks) to the core and applies entries that became committed, up to `bound`
+   * (what this server already had on disk before this Ready, and that this Ready does not
+   * rewrite). A leader then answers a batch as soon as a quorum acknowledged it instead of
+   * after its next fsync. Everything else the core produces meanwhile waits for the next Ready.
+   */
+  private async stepWhilePersisting(done: () => boolean, settled: Promise<void>, bound: number): Promise<void> {
+    const core = this.core as RaftCore;
+    for (let guard = 0; guard < 1_000_000 && !this.stopped; guard++) {
+      if (this.inbox.length === 0) {
+        if (done()) return;
+        await Promise.race([settled, new Promise<void>((r) => (this.wake = r))]);
+        this.wake = undefined;
+      }
+      if (done()) return;
+      const batch = this.inbox;
+      this.inbox = [];
+      for (const fn of batch) fn();
+      const fresh = core.takeCommitted(bound).filter((e) => e.index > this.applied);
+      await this.applyCommitted(fresh);
+    }
+  }
+
   private async persist(rd: Ready): Promise<void> {
     if (rd.snapshot) await this.storage.saveSnapshot(rd.snapshot);
     const hs = rd.hardState ?? this.unsavedHard;

@@ -968,6 +968,25 @@ export class RaftCore {
   }
 
   /**
+   * For a driver that keeps stepping messages while a Ready is being persisted: returns
+   * the committed entries up to `maxIndex` that are not applied yet, and counts them as
+   * applied now (membership changes among them take effect). The caller must apply them, in
+   * order, before anything else, and should bound `maxIndex` by what it already has on
+   * disk. Entries a pending Ready handed out are returned again; the caller skips what it
+   * applied. Nothing is returned while a received snapshot awaits its Ready.
+   */
+  takeCommitted(maxIndex: number): Entry[] {
+    if (this.log.pendingSnapshot) return [];
+    const out = this.log.nextCommitted(this.maxCommittedPerReady).filter((e) => e.index <= maxIndex);
+    for (const e of out) {
+      this.log.applied = e.index;
+      if (e.type === EntryType.ConfChange) this.applyConfEntry(e);
+    }
+    if (out.length > 0 && this._role === 'leader') this.releaseDeferredReads();
+    return out;
+  }
+
+  /**
    * Records a snapshot the application took of its state at the applied index and
    * compacts the log, keeping `trailing` entries before it for slow followers.
    * Returns the snapshot, to be stored durably by the driver.

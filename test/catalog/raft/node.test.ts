@@ -48,6 +48,24 @@ class Counter implements StateMachine {
   }
 }
 
+/** MemoryStorage whose save() can be held (a slow fsync) while the driver keeps running. */
+class GatedStorage extends MemoryStorage {
+  hold: ((entries: Entry[]) => boolean) | undefined;
+  held = 0;
+  private waiters: (() => void)[] = [];
+  release(): void {
+    this.hold = undefined;
+    for (const w of this.waiters.splice(0)) w();
+  }
+  override async save(hardState: Parameters<MemoryStorage['save']>[0], entries: Entry[]): Promise<void> {
+    if (this.hold?.(entries)) {
+      this.held++;
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+    return super.save(hardState, entries);
+  }
+}
+
 interface Server {
   node: RaftNode;
   storage: MemoryStorage;
@@ -187,6 +205,50 @@ describe('raft node (driver)', function () {
     hub = new Hub();
     for (const [id, st] of stores) await make(id, st).node.start();
     await until(() => [...servers.values()].every((s) => s.sm.values.length === n + 1));
+  });
+
+  it('while the leader writes one batch, an earlier batch acknowledged by a quorum is applied and answered', async () => {
+    hub = new Hub();
+    const gated = new GatedStorage();
+    for (const id of ['n1', 'n2', 'n3']) {
+      const st = id === 'n1' ? gated : new MemoryStorage();
+      const s = make(id, st);
+      await s.node.start();
+      await s.node.bootstrap({ voters: ['n1', 'n2', 'n3'], learners: [] });
+    }
+    await until(() => servers.get('n1')!.node.isLeader || leaderOf() !== undefined);
+    if (!servers.get('n1')!.node.isLeader) {
+      await servers.get('n1')!.node.campaign(true);
+      await until(() => servers.get('n1')!.node.isLeader);
+    }
+    const lead = servers.get('n1')!;
+    let violations = 0;
+    const inner = lead.sm.apply.bind(lead.sm);
+    lead.sm.apply = (e: Entry) => {
+      if (lead.storage.lastIndex() < e.index) violations++;
+      return inner(e);
+    };
+    await Promise.all([lead.node.propose(enc('warm')), advance(300)]);
+    let aDone = false;
+    const last = gated.lastIndex();
+    const a = lead.node.propose(enc('A')).then((r) => ((aDone = true), r));
+    // Microtasks only: A's batch gets written, but no acknowledgement (setImmediate) arrives yet.
+    for (let i = 0; i < 1000 && gated.lastIndex() === last; i++) await Promise.resolve();
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(gated.lastIndex(), 'A written').to.equal(last + 1);
+    expect(aDone).to.equal(false);
+    // B's write is held, as if its fsync were slow; A's acknowledgements arrive meanwhile.
+    gated.hold = (es) => es.some((e) => new TextDecoder().decode(e.data) === 'B');
+    const b = lead.node.propose(enc('B'));
+    for (let i = 0; i < 50 && !aDone; i++) await flush();
+    const [held, answered, values] = [gated.held, aDone, [...lead.sm.values]];
+    gated.release();
+    expect(held, 'B write held').to.equal(1);
+    expect(answered, 'A answered while B is being written').to.equal(true);
+    expect(values).to.include('A').and.not.include('B');
+    const rb = await b;
+    expect((await a).index).to.be.lessThan(rb.index);
+    expect(violations, 'applied before persisted here').to.equal(0);
   });
 
   it('applies an entry only once this server persisted it (single server and three servers, batches in flight)', async () => {
