@@ -85,11 +85,13 @@ interface PendingRead {
  * Drives a {@link RaftCore}: turns clock time into ticks, feeds it transport messages
  * and client requests, and processes each Ready in this order — send the early messages
  * (a leader's AppendEntries, so followers write in parallel with this server), then persist
- * (snapshot, then entries + hard state in one durable batch) while applying the committed
- * entries this server already persisted in an earlier Ready (never one this Ready rewrites),
- * then send the other messages, restore the snapshot and apply the remaining committed
- * entries, `advance()` (which tells the core the entries are durable). All core access is
- * serialized through one loop; storage calls are never concurrent.
+ * (snapshot, then entries + hard state in one durable batch); while that write is in flight,
+ * apply the committed entries this server already persisted (never one this Ready rewrites)
+ * and keep stepping queued events, applying what they commit up to that bound; then send
+ * the other messages, restore the snapshot and apply the remaining committed entries,
+ * `advance()` (which tells the core the entries are durable). All core access is
+ * serialized through one loop; storage calls are never concurrent; an entry is applied
+ * only once it is on this server's disk.
  *
  * Events: 'change' ({@link RaftNodeChange}: leader, role, term or membership changed), 'snapshot-restored'
  * ({ index, term }: the state machine was replaced by a leader's snapshot), 'error' (fatal storage or state machine failure;
