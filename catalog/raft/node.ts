@@ -447,12 +447,6 @@ export class RaftNode extends EventEmitter {
   }
 
   /**
-   * Writes the Ready's snapshot, entries and hard state. A hard state that changed only in
-   * `commit` is not worth an fsync of its own (like etcd's MustSync): it is written with the
-   * next batch that has entries, a term or a vote. Safe because a commit index read back
-   * lower than it was is only a delay (the leader re-announces it), never a wrong answer.
-   */
-  /**
    * While a Ready is being written: feeds queued events (follower acknowledgements, client
    * requests, ticks) to the core and applies entries that became committed, up to `bound`
    * (what this server already had on disk before this Ready, and that this Ready does not
@@ -476,6 +470,12 @@ export class RaftNode extends EventEmitter {
     }
   }
 
+  /**
+   * Writes the Ready's snapshot, entries and hard state. A hard state that changed only in
+   * `commit` is not worth an fsync of its own (like etcd's MustSync): it is written with the
+   * next batch that has entries, a term or a vote. Safe because a commit index read back
+   * lower than it was is only a delay (the leader re-announces it), never a wrong answer.
+   */
   private async persist(rd: Ready): Promise<void> {
     if (rd.snapshot) await this.storage.saveSnapshot(rd.snapshot);
     const hs = rd.hardState ?? this.unsavedHard;
