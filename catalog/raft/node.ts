@@ -1,6 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { Clock, Rng, TimerHandle } from '../runtime.js';
-import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry, type RaftStorage, type RaftTransport } from './types.js';
+import {
+  ConfChangeType,
+  EntryType,
+  emptyHardState,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type RaftStorage,
+  type RaftTransport,
+} from './types.js';
 import { RaftCore, type RaftCoreConfig, type Ready, type Role, type Status } from './core/raft.js';
 import type { Message } from './core/messages.js';
 import { bootstrapHardState, bootstrapSnapshot } from './core/bootstrap.js';
@@ -73,11 +83,15 @@ interface PendingRead {
 
 /**
  * Drives a {@link RaftCore}: turns clock time into ticks, feeds it transport messages
- * and client requests, and processes each Ready in this order — apply the committed entries
- * this server already persisted in an earlier Ready (never one this Ready rewrites), persist
- * (snapshot, then entries + hard state in one durable batch), send messages, restore the
- * snapshot and apply the remaining committed entries, `advance()`. All core access is serialized through
- * one loop; storage calls are never concurrent.
+ * and client requests, and processes each Ready in this order — send the early messages
+ * (a leader's AppendEntries, so followers write in parallel with this server), then persist
+ * (snapshot, then entries + hard state in one durable batch); while that write is in flight,
+ * apply the committed entries this server already persisted (never one this Ready rewrites)
+ * and keep stepping queued events, applying what they commit up to that bound; then send
+ * the other messages, restore the snapshot and apply the remaining committed entries,
+ * `advance()` (which tells the core the entries are durable). All core access is
+ * serialized through one loop; storage calls are never concurrent; an entry is applied
+ * only once it is on this server's disk.
  *
  * Events: 'change' ({@link RaftNodeChange}: leader, role, term or membership changed), 'snapshot-restored'
  * ({ index, term }: the state machine was replaced by a leader's snapshot), 'error' (fatal storage or state machine failure;
@@ -100,12 +114,18 @@ export class RaftNode extends EventEmitter {
   private core: RaftCore | undefined;
   private timer: TimerHandle | undefined;
   private inbox: (() => void)[] = [];
+  /** Wakes the loop while it waits for a write with nothing queued. */
+  private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
   private ticks = 0;
   private applied = 0;
   /** Last log index this server has durably saved (0 until the first save). */
   private persistedLast = 0;
+  /** The hard state last written to storage. */
+  private savedHard: HardState = emptyHardState();
+  /** A newer hard state that differs from {@link savedHard} only in `commit`; written with the next batch. */
+  private unsavedHard: HardState | undefined;
   private lastSnapshotIndex = 0;
   private readSeq = 0;
   private readonly proposals = new Map<number, PendingProposal>();
@@ -142,6 +162,9 @@ export class RaftNode extends EventEmitter {
   private async load(): Promise<void> {
     const initial = await this.storage.load();
     this.core = new RaftCore({ ...this.coreOpts, id: this.id, rng: this.rng, initial });
+    this.savedHard = { ...initial.hardState };
+    this.unsavedHard = undefined;
+    this.persistedLast = initial.entries[initial.entries.length - 1]?.index ?? initial.snapshot?.meta.index ?? 0;
     if (initial.snapshot) {
       await this.sm.restore(initial.snapshot.data);
       this.applied = initial.snapshot.meta.index;
@@ -317,6 +340,7 @@ export class RaftNode extends EventEmitter {
   private enqueue(fn: () => void): void {
     if (this.stopped) return;
     this.inbox.push(fn);
+    this.wake?.();
     this.kick();
   }
 
@@ -381,9 +405,20 @@ export class RaftNode extends EventEmitter {
         early++;
       }
     }
-    await this.applyCommitted(rd.committedEntries.slice(0, early));
-    if (rd.snapshot) await this.storage.saveSnapshot(rd.snapshot);
-    if (rd.hardState || rd.entries.length > 0) await this.storage.save(rd.hardState, rd.entries);
+    for (const m of rd.earlyMessages) this.transport.send(m);
+    const persisting = this.persist(rd);
+    let persisted = false;
+    const settled = persisting.then(
+      () => void (persisted = true),
+      () => void (persisted = true),
+    );
+    await this.overlap(
+      persisting,
+      (async () => {
+        await this.applyCommitted(rd.committedEntries.slice(0, early));
+        if (!rd.snapshot) await this.stepWhilePersisting(() => persisted, settled, Math.min(this.persistedLast, firstNew - 1));
+      })(),
+    );
     if (rd.entries.length > 0) this.persistedLast = rd.entries[rd.entries.length - 1]!.index;
     for (const m of rd.messages) this.transport.send(m);
     if (rd.snapshot) {
@@ -409,6 +444,58 @@ export class RaftNode extends EventEmitter {
         r.resolve(r.index);
       }
     }
+  }
+
+  /**
+   * While a Ready is being written: feeds queued events (follower acknowledgements, client
+   * requests, ticks) to the core and applies entries that became committed, up to `bound`
+   * (what this server already had on disk before this Ready, and that this Ready does not
+   * rewrite). A leader then answers a batch as soon as a quorum acknowledged it instead of
+   * after its next fsync. Everything else the core produces meanwhile waits for the next Ready.
+   */
+  private async stepWhilePersisting(done: () => boolean, settled: Promise<void>, bound: number): Promise<void> {
+    const core = this.core as RaftCore;
+    for (let guard = 0; guard < 1_000_000 && !this.stopped; guard++) {
+      if (this.inbox.length === 0) {
+        if (done()) return;
+        await Promise.race([settled, new Promise<void>((r) => (this.wake = r))]);
+        this.wake = undefined;
+      }
+      if (done()) return;
+      const batch = this.inbox;
+      this.inbox = [];
+      for (const fn of batch) fn();
+      const fresh = core.takeCommitted(bound).filter((e) => e.index > this.applied);
+      await this.applyCommitted(fresh);
+    }
+  }
+
+  /**
+   * Writes the Ready's snapshot, entries and hard state. A hard state that changed only in
+   * `commit` is not worth an fsync of its own (like etcd's MustSync): it is written with the
+   * next batch that has entries, a term or a vote. Safe because a commit index read back
+   * lower than it was is only a delay (the leader re-announces it), never a wrong answer.
+   */
+  private async persist(rd: Ready): Promise<void> {
+    if (rd.snapshot) await this.storage.saveSnapshot(rd.snapshot);
+    const hs = rd.hardState ?? this.unsavedHard;
+    const termOrVote = !!hs && (hs.term !== this.savedHard.term || hs.vote !== this.savedHard.vote);
+    if (rd.entries.length === 0 && !termOrVote) {
+      if (hs && hs.commit !== this.savedHard.commit) this.unsavedHard = hs;
+      return;
+    }
+    await this.storage.save(hs, rd.entries);
+    if (hs) this.savedHard = hs;
+    this.unsavedHard = undefined;
+  }
+
+  /**
+   * Awaits both (the disk write runs in libuv's pool while the state machine applies on
+   * this thread); the first failure wins, and the other one's is not left unhandled.
+   */
+  private async overlap(a: Promise<void>, b: Promise<void>): Promise<void> {
+    const rs = await Promise.allSettled([a, b]);
+    for (const r of rs) if (r.status === 'rejected') throw r.reason;
   }
 
   private async applyCommitted(entries: Entry[]): Promise<void> {

@@ -30,9 +30,13 @@ export interface ReadState {
 }
 
 /**
- * Work for the driver. Contract: persist `snapshot`, then `entries` and `hardState` (one
- * durable batch), BEFORE sending `messages` and before applying `committedEntries` (after
- * restoring `snapshot`, if any); then call {@link RaftCore.advance} with this object.
+ * Work for the driver. Contract:
+ * - `earlyMessages` may be sent at once, before or while this Ready is persisted;
+ * - persist `snapshot`, then `entries` and `hardState` (one durable batch), BEFORE sending
+ *   `messages` and before applying `committedEntries` (after restoring `snapshot`, if any);
+ * - then call {@link RaftCore.advance} with this object; advance() is the driver's report
+ *   that `entries` are durable (the leader counts its own entries toward the commit
+ *   quorum only from then on).
  */
 export interface Ready {
   softState?: SoftState;
@@ -40,8 +44,21 @@ export interface Ready {
   entries: Entry[];
   snapshot?: Snapshot;
   committedEntries: Entry[];
+  /**
+   * Leader-to-follower replication (MsgApp, MsgSnap, MsgHeartbeat) of a term that is
+   * already durable here. They acknowledge nothing of this Ready, so sending them in
+   * parallel with the local fsync is safe (Raft thesis §10.2.1): the leader's own copy
+   * counts toward commit only after advance().
+   */
+  earlyMessages: Message[];
+  /** Everything else (acknowledgements, votes, ...): only after this Ready is durable. */
   messages: Message[];
   readStates: ReadState[];
+}
+
+/** Message kinds that may leave before the sender's Ready is persisted (see {@link Ready.earlyMessages}). */
+function mayPrecedePersist(m: Message, durableTerm: number): boolean {
+  return (m.type === 'MsgApp' || m.type === 'MsgSnap' || m.type === 'MsgHeartbeat') && m.term <= durableTerm;
 }
 
 export interface RaftCoreConfig {
@@ -642,8 +659,9 @@ export class RaftCore {
     const ents: Entry[] = es.map((e) => ({ term: this._term, index: ++li, type: e.type, data: e.data }));
     if (ents.length === 0) return li;
     this.log.append(ents);
-    this.prs.get(this.id)?.maybeUpdate(li);
-    this.maybeCommit();
+    // The leader's own match advances only when the driver reports the entries durable
+    // (advance()): it replicates them in parallel with its fsync, so they must not count
+    // toward the commit quorum before they are on its disk.
     this.needBroadcast = true;
     return li;
   }
@@ -786,7 +804,7 @@ export class RaftCore {
     for (const v of this.conf.voters) prs.set(v, new Progress(next, this.maxInflight, false));
     for (const l of this.conf.learners) prs.set(l, new Progress(next, this.maxInflight, true));
     const self = prs.get(this.id);
-    if (self) self.match = this.log.lastIndex();
+    if (self) self.match = this.log.stable;
     this.prs = prs;
   }
 
@@ -844,7 +862,7 @@ export class RaftCore {
     }
     this.prs = prs;
     const self = prs.get(this.id);
-    if (self) self.match = Math.max(self.match, this.log.lastIndex());
+    if (self) self.match = Math.max(self.match, this.log.stable);
   }
 
   private applyConfEntry(e: Entry): void {
@@ -902,10 +920,12 @@ export class RaftCore {
    */
   ready(): Ready {
     this.flush();
+    const durableTerm = this.prevHard.term;
     const rd: Ready = {
       entries: this.log.unstableEntries(),
       committedEntries: this.log.nextCommitted(this.maxCommittedPerReady),
-      messages: this.msgs,
+      earlyMessages: this.msgs.filter((m) => mayPrecedePersist(m, durableTerm)),
+      messages: this.msgs.filter((m) => !mayPrecedePersist(m, durableTerm)),
       readStates: this.readStates,
     };
     this.msgs = [];
@@ -924,8 +944,9 @@ export class RaftCore {
   }
 
   /**
-   * Acknowledges that `rd` was persisted, sent and applied. Applies membership changes
-   * among its committed entries.
+   * Acknowledges that `rd` was persisted, sent and applied. On a leader, its newly durable
+   * entries now count toward the commit quorum (a single voter commits here). Applies
+   * membership changes among its committed entries.
    */
   advance(rd: Ready): void {
     if (rd.hardState) this.prevHard = rd.hardState;
@@ -934,13 +955,35 @@ export class RaftCore {
       this.log.applied = Math.max(this.log.applied, rd.snapshot.meta.index);
     }
     const lastE = rd.entries[rd.entries.length - 1];
-    if (lastE) this.log.stableTo(lastE.index, lastE.term);
+    if (lastE) {
+      this.log.stableTo(lastE.index, lastE.term);
+      if (this._role === 'leader' && this.prs.get(this.id)?.maybeUpdate(this.log.stable) && this.maybeCommit()) this.bcastAppend();
+    }
     for (const e of rd.committedEntries) {
       if (e.index <= this.log.applied) continue;
       this.log.applied = e.index;
       if (e.type === EntryType.ConfChange) this.applyConfEntry(e);
     }
     if (this._role === 'leader') this.releaseDeferredReads();
+  }
+
+  /**
+   * For a driver that keeps stepping messages while a Ready is being persisted: returns
+   * the committed entries up to `maxIndex` that are not applied yet, and counts them as
+   * applied now (membership changes among them take effect). The caller must apply them, in
+   * order, before anything else, and should bound `maxIndex` by what it already has on
+   * disk. Entries a pending Ready handed out are returned again; the caller skips what it
+   * applied. Nothing is returned while a received snapshot awaits its Ready.
+   */
+  takeCommitted(maxIndex: number): Entry[] {
+    if (this.log.pendingSnapshot) return [];
+    const out = this.log.nextCommitted(this.maxCommittedPerReady).filter((e) => e.index <= maxIndex);
+    for (const e of out) {
+      this.log.applied = e.index;
+      if (e.type === EntryType.ConfChange) this.applyConfEntry(e);
+    }
+    if (out.length > 0 && this._role === 'leader') this.releaseDeferredReads();
+    return out;
   }
 
   /**

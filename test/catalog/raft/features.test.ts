@@ -22,7 +22,7 @@ function run(c: Cluster, n: number): void {
 
 function sent(c: Cluster): Message[] {
   const out: Message[] = [];
-  c.onReady = (_n, rd) => out.push(...rd.messages);
+  c.onReady = (_n, rd) => out.push(...rd.earlyMessages, ...rd.messages);
   return out;
 }
 
@@ -33,7 +33,9 @@ describe('raft features', () => {
       for (let i = 0; i < 25 && c.core('n1').role !== 'leader'; i++) c.tick('n1');
       expect(c.core('n1').role).to.equal('leader');
       const r = c.propose('n1', 'a');
+      // Committed once the Ready holding it was persisted (advance), applied in the next one.
       expect(c.core('n1').log.committed).to.equal(r?.index);
+      c.flushReady();
       expect(items(c, 'n1')).to.deep.equal(['a']);
     });
   });

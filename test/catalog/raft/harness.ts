@@ -92,6 +92,11 @@ export class Cluster {
   private cut = new Set<string>();
   onApply: ((ev: ApplyEvent) => void) | undefined;
   onReady: ((node: TestNode, rd: Ready) => void) | undefined;
+  /**
+   * Asked after a Ready's early messages are sent and before it is persisted; returning
+   * true crashes the node right there (its unpersisted entries and hard state are lost).
+   */
+  crashBeforePersist: ((node: TestNode, rd: Ready) => boolean) | undefined;
 
   constructor(
     ids: string[],
@@ -163,11 +168,19 @@ export class Cluster {
 
   // ------------------------------------------------------------ driving
 
-  /** Runs one Ready cycle of `id` (persist, send, apply, maybe snapshot, advance). */
+  /**
+   * Runs one Ready cycle of `id` (send early messages, persist, send the rest, apply, maybe
+   * snapshot, advance).
+   */
   handleReady(id: string): Ready | undefined {
     const n = this.node(id);
     if (!n.up || !n.core.hasReady()) return undefined;
     const rd = n.core.ready();
+    for (const m of rd.earlyMessages) this.queue.push(m);
+    if (this.crashBeforePersist?.(n, rd)) {
+      n.up = false;
+      return rd;
+    }
     if (rd.snapshot) {
       n.storage.saveSnapshotSync(rd.snapshot);
     }

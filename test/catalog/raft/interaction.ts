@@ -37,6 +37,7 @@ export function fmtMsg(m: Message): string {
 function fmtReady(id: string, rd: Ready): string[] {
   const out = [`> ${id} handling Ready`];
   if (rd.softState) out.push(`  Lead:${rd.softState.leader || '-'} State:${rd.softState.role}`);
+  if (rd.earlyMessages.length) out.push('  EarlyMessages:', ...rd.earlyMessages.map((m) => `  ${fmtMsg(m)}`));
   if (rd.hardState) out.push(`  HardState Term:${rd.hardState.term} Vote:${rd.hardState.vote || '-'} Commit:${rd.hardState.commit}`);
   if (rd.snapshot) out.push(`  Snapshot ${rd.snapshot.meta.term}/${rd.snapshot.meta.index}`);
   if (rd.entries.length) out.push('  Entries:', ...rd.entries.map((e) => `  ${fmtEntry(e)}`));

@@ -48,6 +48,24 @@ class Counter implements StateMachine {
   }
 }
 
+/** MemoryStorage whose save() can be held (a slow fsync) while the driver keeps running. */
+class GatedStorage extends MemoryStorage {
+  hold: ((entries: Entry[]) => boolean) | undefined;
+  held = 0;
+  private waiters: (() => void)[] = [];
+  release(): void {
+    this.hold = undefined;
+    for (const w of this.waiters.splice(0)) w();
+  }
+  override async save(hardState: Parameters<MemoryStorage['save']>[0], entries: Entry[]): Promise<void> {
+    if (this.hold?.(entries)) {
+      this.held++;
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+    return super.save(hardState, entries);
+  }
+}
+
 interface Server {
   node: RaftNode;
   storage: MemoryStorage;
@@ -148,13 +166,15 @@ describe('raft node (driver)', function () {
     await until(() => [...servers.values()].every((s) => s.sm.values.join() === 'a'));
   });
 
-  it('persists entries and votes before sending the messages that reveal them', async () => {
+  it('persists votes and acknowledged entries before sending the messages that reveal them; a leader replicates before its own fsync', async () => {
     let violations = 0;
+    let appBeforeOwnPersist = 0;
     hub.onSend = (m) => {
       const st = servers.get(m.from)?.storage;
       if (!st) return;
       const last = m.entries?.[m.entries.length - 1];
-      if (m.type === 'MsgApp' && last && st.lastIndex() < last.index) violations++;
+      if (m.type === 'MsgApp' && st.hardStateSync().term < m.term) violations++;
+      if (m.type === 'MsgApp' && last && st.lastIndex() < last.index) appBeforeOwnPersist++;
       if (m.type === 'MsgVoteResp' && !m.reject && st.hardStateSync().vote !== m.to) violations++;
       if (m.type === 'MsgAppResp' && !m.reject && st.lastIndex() < m.index) violations++;
     };
@@ -162,6 +182,73 @@ describe('raft node (driver)', function () {
     const lead = leaderOf() as Server;
     await Promise.all([lead.node.propose(enc('x')), lead.node.propose(enc('y')), advance(1000)]);
     expect(violations).to.equal(0);
+    expect(appBeforeOwnPersist, 'AppendEntries sent in parallel with the leader fsync').to.be.greaterThan(0);
+  });
+
+  it('sequential proposals cost one durable write each per server: a commit-only hard state change is not written on its own', async () => {
+    await cluster(['n1', 'n2', 'n3']);
+    const lead = leaderOf() as Server;
+    await Promise.all([lead.node.propose(enc('warm')), advance(300)]);
+    await until(() => [...servers.values()].every((s) => s.sm.values.length === 1));
+    const before = new Map([...servers].map(([id, s]) => [id, s.storage.writes]));
+    const n = 10;
+    for (let i = 0; i < n; i++) await lead.node.propose(enc(`s${i}`));
+    for (let i = 0; i < 20; i++) await flush();
+    for (const [id, s] of servers) {
+      const writes = s.storage.writes - (before.get(id) ?? 0);
+      expect(writes, `${id}: durable writes for ${n} sequential proposals`).to.be.within(n, n + 1);
+    }
+    // What was skipped is only the commit index: a full restart recovers every entry.
+    const stores = new Map([...servers].map(([id, s]) => [id, s.storage]));
+    for (const s of servers.values()) await s.node.stop();
+    servers = new Map();
+    hub = new Hub();
+    for (const [id, st] of stores) await make(id, st).node.start();
+    await until(() => [...servers.values()].every((s) => s.sm.values.length === n + 1));
+  });
+
+  it('while the leader writes one batch, an earlier batch acknowledged by a quorum is applied and answered', async () => {
+    hub = new Hub();
+    const gated = new GatedStorage();
+    for (const id of ['n1', 'n2', 'n3']) {
+      const st = id === 'n1' ? gated : new MemoryStorage();
+      const s = make(id, st);
+      await s.node.start();
+      await s.node.bootstrap({ voters: ['n1', 'n2', 'n3'], learners: [] });
+    }
+    await until(() => servers.get('n1')!.node.isLeader || leaderOf() !== undefined);
+    if (!servers.get('n1')!.node.isLeader) {
+      await servers.get('n1')!.node.campaign(true);
+      await until(() => servers.get('n1')!.node.isLeader);
+    }
+    const lead = servers.get('n1')!;
+    let violations = 0;
+    const inner = lead.sm.apply.bind(lead.sm);
+    lead.sm.apply = (e: Entry) => {
+      if (lead.storage.lastIndex() < e.index) violations++;
+      return inner(e);
+    };
+    await Promise.all([lead.node.propose(enc('warm')), advance(300)]);
+    let aDone = false;
+    const last = gated.lastIndex();
+    const a = lead.node.propose(enc('A')).then((r) => ((aDone = true), r));
+    // Microtasks only: A's batch gets written, but no acknowledgement (setImmediate) arrives yet.
+    for (let i = 0; i < 1000 && gated.lastIndex() === last; i++) await Promise.resolve();
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(gated.lastIndex(), 'A written').to.equal(last + 1);
+    expect(aDone).to.equal(false);
+    // B's write is held, as if its fsync were slow; A's acknowledgements arrive meanwhile.
+    gated.hold = (es) => es.some((e) => new TextDecoder().decode(e.data) === 'B');
+    const b = lead.node.propose(enc('B'));
+    for (let i = 0; i < 50 && !aDone; i++) await flush();
+    const [held, answered, values] = [gated.held, aDone, [...lead.sm.values]];
+    gated.release();
+    expect(held, 'B write held').to.equal(1);
+    expect(answered, 'A answered while B is being written').to.equal(true);
+    expect(values).to.include('A').and.not.include('B');
+    const rb = await b;
+    expect((await a).index).to.be.lessThan(rb.index);
+    expect(violations, 'applied before persisted here').to.equal(0);
   });
 
   it('applies an entry only once this server persisted it (single server and three servers, batches in flight)', async () => {

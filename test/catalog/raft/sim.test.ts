@@ -13,6 +13,8 @@ const shapes: { name: string; opts: Omit<SimOptions, 'seed'> }[] = [
   { name: '5 nodes', opts: { voters: 5 } },
   { name: '3 nodes, heavy loss and duplication', opts: { voters: 3, loss: 0.25, duplicate: 0.1, maxDelay: 6 } },
   { name: '3→5 nodes with membership changes under load', opts: { voters: 3, membership: true } },
+  { name: '3 nodes, leaders crash between sending AppendEntries and their fsync', opts: { voters: 3, crashBeforePersist: 0.1 } },
+  { name: '5 nodes, leaders crash between sending AppendEntries and their fsync', opts: { voters: 5, crashBeforePersist: 0.1 } },
 ];
 
 describe('raft simulation', function () {
@@ -27,6 +29,7 @@ describe('raft simulation', function () {
       expect(ops, 'clients completed operations').to.be.greaterThan(seeds.length * 5);
       expect(checked, 'histories fully checked').to.be.greaterThan(seeds.length * 0.9);
       if (shape.opts.membership) expect(results.reduce((s, r) => s + r.confChanges, 0)).to.be.greaterThan(0);
+      if (shape.opts.crashBeforePersist) expect(results.reduce((s, r) => s + r.crashesBeforePersist, 0), 'crashes between send and fsync').to.be.greaterThan(seeds.length / 2);
     });
   }
 });

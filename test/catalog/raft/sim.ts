@@ -48,6 +48,11 @@ export interface SimOptions {
   loss?: number;
   duplicate?: number;
   maxDelay?: number;
+  /**
+   * Probability that a leader crashes after sending a Ready's AppendEntries and before
+   * persisting it (losing its unpersisted tail). Default 0.
+   */
+  crashBeforePersist?: number;
 }
 
 export interface SimResult {
@@ -58,6 +63,8 @@ export interface SimResult {
   leaders: number;
   confChanges: number;
   transfers: number;
+  /** Leaders crashed between sending AppendEntries and their own fsync. */
+  crashesBeforePersist: number;
   linearizable: 'ok' | 'unknown';
 }
 
@@ -124,6 +131,7 @@ function simulate(o: SimOptions): SimResult {
   const leadersSeen = new Set<string>();
   let confChanges = 0;
   let transfers = 0;
+  let crashesBeforePersist = 0;
 
   const history: Operation[] = [];
   const writes = new Map<string, PendingWrite>(); // `${node}@${index}`
@@ -239,6 +247,18 @@ function simulate(o: SimOptions): SimResult {
       busy.delete(r.client);
       history.splice(history.indexOf(r.op), 1);
     }
+  }
+
+  const crashP = o.crashBeforePersist ?? 0;
+  if (crashP > 0) {
+    c.crashBeforePersist = (n, rd) => {
+      const replicating = rd.entries.length > 0 && rd.earlyMessages.some((m) => m.type === 'MsgApp' && (m.entries?.length ?? 0) > 0);
+      if (!replicating || rng.next() >= crashP) return false;
+      if (c.ids().filter((id) => !c.node(id).up).length >= maxDown()) return false;
+      crashAll(n.id);
+      crashesBeforePersist++;
+      return true;
+    };
   }
 
   let nextNodeNo = o.voters + 1;
@@ -423,6 +443,22 @@ function simulate(o: SimOptions): SimResult {
     fail(`liveness: no write committed after healing (${st.join(' ')})`);
   }
 
+  // Durability: every entry any node applied (committed) is still in the final leader's
+  // log at the same index and term, or covered by its snapshot.
+  const finalLead = c.leaders()[0];
+  if (finalLead) {
+    const log = c.core(finalLead).log;
+    for (const [i, k] of appliedAt) {
+      if (i < log.firstIndex()) {
+        if (log.committed < i) fail(`durability: ${finalLead} compacted ${i} without committing it`);
+        continue;
+      }
+      const t = log.term(i);
+      if (t === undefined || !k.startsWith(`${t}/`)) fail(`durability: applied entry ${k} at ${i} is gone from leader ${finalLead} (term there: ${t})`);
+      if (log.committed < i) fail(`durability: applied entry ${k} at ${i} is not committed on leader ${finalLead}`);
+    }
+  }
+
   const lin = checkKv(history, 2000);
   if (lin === 'illegal') {
     fail(`history not linearizable:\n${history.map((h) => JSON.stringify(h)).join('\n')}`);
@@ -435,6 +471,7 @@ function simulate(o: SimOptions): SimResult {
     leaders: leaderOfTerm.size,
     confChanges,
     transfers,
+    crashesBeforePersist,
     linearizable: lin === 'ok' ? 'ok' : 'unknown',
   };
 }
