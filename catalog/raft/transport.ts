@@ -138,6 +138,8 @@ interface Peer {
   ackSeen: boolean;
   /** Data written since the last ack. */
   unacked: boolean;
+  /** A flush is queued as a microtask: messages sent in one synchronous run leave in one write. */
+  flushQueued: boolean;
   stallTimer: TransportTimerHandle | undefined;
   stallMark: number;
 }
@@ -277,7 +279,13 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
       peer.queue.shift();
       this.counters.droppedQueueFull++;
     }
-    this.flush(peer);
+    if (!peer.flushQueued) {
+      peer.flushQueued = true;
+      queueMicrotask(() => {
+        peer.flushQueued = false;
+        this.flush(peer);
+      });
+    }
   }
 
   setPeer(id: string, address: string): void {
@@ -295,7 +303,7 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
     }
     const peer: Peer = {
       id, host, port, queue: [], socket: undefined, connected: false, blocked: false, backoffMs: this.backoffInitial, timer: undefined,
-      connectTimer: undefined, acks: 0, ackSeen: false, unacked: false, stallTimer: undefined, stallMark: 0,
+      connectTimer: undefined, acks: 0, ackSeen: false, unacked: false, flushQueued: false, stallTimer: undefined, stallMark: 0,
     };
     this.peers.set(id, peer);
     this.dial(peer);
@@ -418,9 +426,10 @@ export class TcpTransport<M extends { from: string; to: string }> implements Raf
     if (!socket || !peer.connected || peer.blocked) return;
     if (peer.queue.length > 0) this.watchAcks(peer, socket);
     while (peer.queue.length > 0) {
-      const frame = peer.queue.shift() as Buffer;
-      this.counters.sent++;
-      if (!socket.write(frame)) {
+      // Everything queued goes out in one write (one syscall), up to the first refusal.
+      const frames = peer.queue.splice(0, peer.queue.length);
+      this.counters.sent += frames.length;
+      if (!socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames))) {
         peer.blocked = true;
         socket.once('drain', () => {
           if (peer.socket !== socket) return;
