@@ -76,6 +76,8 @@ export interface SwimCoreStats {
   probes: number;
   probeFailures: number;
   refutations: number;
+  /** Accusations about this node at an already refuted incarnation, answered directly. */
+  staleAccusations: number;
   droppedVersion: number;
   queuedBroadcasts: number;
 }
@@ -129,7 +131,7 @@ export class SwimCore {
   private nextReapAt: number;
   private leaving = false;
   private keyringOpCounter = 0;
-  private readonly counters = { probes: 0, probeFailures: 0, refutations: 0, droppedVersion: 0 };
+  private readonly counters = { probes: 0, probeFailures: 0, refutations: 0, staleAccusations: 0, droppedVersion: 0 };
 
   constructor(opts: SwimCoreOptions) {
     if (!opts.name || utf8Length(opts.name) > 128) throw new SwimError('swim: node name must be 1..128 bytes');
@@ -572,7 +574,11 @@ export class SwimCore {
 
   private suspectNode(s: SuspectMsg): void {
     const m = this.table.get(s.node);
-    if (!m || s.inc < m.incarnation) return;
+    if (!m) return;
+    if (s.inc < m.incarnation) {
+      if (m === this.self) this.answerStaleAccusation(s.from);
+      return;
+    }
     const existing = this.suspicions.get(s.node);
     if (existing && m.status === 'suspect') {
       if (existing.confirm(s.from)) this.queue.push(s.node, s);
@@ -595,7 +601,11 @@ export class SwimCore {
 
   private deadNode(d: DeadMsg): void {
     const m = this.table.get(d.node);
-    if (!m || d.inc < m.incarnation) return;
+    if (!m) return;
+    if (d.inc < m.incarnation) {
+      if (m === this.self && d.from !== this.name) this.answerStaleAccusation(d.from);
+      return;
+    }
     if (m.status === 'failed' && d.from === d.node && m !== this.self) {
       // A leave intent (or force-leave) for a member we already consider failed.
       this.applyLeaveIntent(m, d);
@@ -638,6 +648,23 @@ export class SwimCore {
     this.counters.refutations++;
     this.awareness.applyDelta(1);
     this.queue.push(this.name, this.aliveSelf());
+  }
+
+  /**
+   * Someone accused this node (suspect or dead) at an incarnation it has already refuted.
+   * The accuser missed the refutation: a broadcast goes out only a few times, and members
+   * that were paused or busy can miss every copy. Such a member keeps its suspicion even
+   * though its probes are acked (only a newer incarnation clears it) and declares us failed
+   * when the timer runs out. So the refutation is sent straight to the accuser (it hears
+   * the buddy-system accusation on every probe it sends us) and gossiped once more, without
+   * a new incarnation. Costs at most one datagram per stale accusation received.
+   */
+  private answerStaleAccusation(accuser: string): void {
+    if (this.leaving) return;
+    const a = this.table.get(accuser);
+    if (a && a !== this.self && isLive(a.status)) this.sendUdp(formatAddress(a.addr, a.port), [this.aliveSelf()]);
+    this.queue.push(this.name, this.aliveSelf());
+    this.counters.staleAccusations++;
   }
 
   private aliveSelf(): AliveMsg {

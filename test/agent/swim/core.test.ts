@@ -30,6 +30,33 @@ describe('swim core', () => {
     expect(b.core.stats().refutations).to.be.greaterThan(0);
   });
 
+  // Regression (fault suite, `pause`): a member that missed a refutation kept suspecting a
+  // healthy member whose acks kept coming, and declared it failed when its timer ran out.
+  it('answers an accusation at an already refuted incarnation with its alive message, sent to the accuser', () => {
+    const sim = cluster(4);
+    const [b, c] = [sim.nodes[1]!, sim.nodes[2]!];
+    b.core.handle(c.addr, { v: 1, msgs: [{ t: MsgType.Suspect, node: b.name, inc: b.core.incarnation(), from: c.name }] });
+    const refuted = b.core.incarnation();
+    b.core.takeOutputs();
+    // c (the accuser) still holds the old incarnation and accuses again, as its buddy-system
+    // probes do; b neither bumps its incarnation again nor stays silent.
+    for (const msg of [
+      { t: MsgType.Suspect, node: b.name, inc: refuted - 1, from: c.name },
+      { t: MsgType.Dead, node: b.name, inc: refuted - 1, from: c.name },
+    ] as const) {
+      b.core.handle(c.addr, { v: 1, msgs: [msg] });
+      expect(b.core.incarnation(), `seed ${SEED}`).to.equal(refuted);
+      const toAccuser = b.core.takeOutputs().filter((o) => o.kind === 'udp' && o.to === c.addr);
+      const alive = toAccuser.flatMap((o) => (o.kind === 'udp' ? o.packet.msgs : [])).filter((m) => m.t === MsgType.Alive && m.node === b.name);
+      expect(alive.length, `seed ${SEED}: ${msg.t === MsgType.Suspect ? 'suspect' : 'dead'} not answered`).to.be.greaterThan(0);
+      expect(alive.every((m) => m.t === MsgType.Alive && m.inc === refuted), `seed ${SEED}`).to.equal(true);
+    }
+    expect(b.core.stats().staleAccusations, `seed ${SEED}`).to.equal(2);
+    // An accusation at the current incarnation is refuted as before, not merely answered.
+    b.core.handle(c.addr, { v: 1, msgs: [{ t: MsgType.Suspect, node: b.name, inc: refuted, from: c.name }] });
+    expect(b.core.incarnation(), `seed ${SEED}`).to.equal(refuted + 1);
+  });
+
   it('graceful leave is recorded as left, not failed, and is reaped after the tombstone timeout', () => {
     const seed = SEED + 1;
     const sim = new SwimSim({ seed, n: 5, profile: 'local', config: { tombstoneTimeoutMs: 20_000, reapIntervalMs: 1000 } });
