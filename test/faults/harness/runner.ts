@@ -85,7 +85,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunRepor
   try {
     cluster = new Cluster({ hosts: sc.hosts, dir, ...(sc.config ? { config: sc.config } : {}), note });
     const c = cluster;
-    note(`network up: ${c.hosts.map((h) => `${h.name}=${h.addr}`).join(' ')}${c.net.netem ? '' : ' (no tc netem in this kernel)'}`);
+    note(`network up: ${c.hosts.map((h) => `${h.name}=${h.addr}`).join(' ')}; link impairment by ${c.net.impairMode}${c.net.impairModeReason ? ` (${c.net.impairModeReason})` : ''}`);
     await bounded('starting agents', 90_000, c.startAll());
     note(`${c.hosts.length} agents started`);
     await waitFor('a leader', 30_000, async () => (await c.leader()) !== undefined);
@@ -137,6 +137,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunRepor
 
     // Heal everything, let clients run a little longer on the healed cluster, then stop them.
     c.net.heal();
+    await bounded('delayers to stop', 10_000, c.net.settle());
     for (const h of c.hosts) if (h.paused) await h.signal('SIGCONT');
     for (const h of c.hosts) if (!h.running) await h.start();
     note('heal all: network, paused and killed agents');

@@ -182,13 +182,14 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'lossy',
-    summary: '5 servers + 3 clients; every host loses 10% of its packets with 50 ms ± 20 ms delay for the whole fault phase (tc netem; loss only, by iptables, where the kernel has no netem).',
+    summary: '5 servers + 3 clients; every host loses 10% of the packets it sends and delays the rest 50 ms ± 20 ms (normal) for the whole fault phase (tc netem, or the netdelay NFQUEUE delayer where the kernel has no netem).',
     hosts: hosts(5, 3),
     nemesis: async (n) => {
       const all = n.cluster.hosts.map((h) => h.name);
-      n.cluster.net.impair(all, { lossPct: 10, delayMs: 50, jitterMs: 20 });
+      const l = { lossPct: 10, delayMs: 50, jitterMs: 20, seed: n.rng.int(2 ** 31) };
+      await n.cluster.net.impair(all, l);
       for (const h of all) n.faulted.add(h);
-      n.note(n.cluster.net.netem ? 'impair all links: 10% loss, 50 ms ± 20 ms delay (netem)' : 'impair all links: 10% loss (iptables statistic; no netem in this kernel, so no delay/reorder)');
+      n.note(`impair all links: ${n.cluster.net.describeImpairment(l)}`);
       while (await n.sleep(1000)) {
         // hold
       }
