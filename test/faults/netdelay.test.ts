@@ -85,16 +85,18 @@ describe('faults harness: link impairment (netdelay where the kernel has no nete
 
   it(`10% loss + 50 ms ± 20 ms on both hosts: RTT +~100 ms, ~10% loss each way, reordering (seed ${SEED})`, async () => {
     const n = net as Network;
-    const base = await measure(n, 'nda', 'ndb', 200);
+    const base = await measure(n, 'nda', 'ndb', 100);
     const ctx = (r: object): string => `seed ${SEED}, mode ${n.impairMode}: ${JSON.stringify(r)}`;
-    expect(base.received, ctx(base)).to.equal(200);
-    expect(base.rttMeanMs, ctx(base)).to.be.below(25);
+    expect(base.received, ctx(base)).to.equal(100);
+    expect(base.rttMedianMs, ctx(base)).to.be.below(25);
 
     await n.impair(hosts, lossy);
     const r = await measure(n, 'nda', 'ndb', 600);
-    // Each direction is delayed once (by its sender): mean 100 ms, sd 20·√2 ≈ 28 ms.
-    expect(r.rttMeanMs - base.rttMeanMs, ctx(r)).to.be.within(80, 135);
-    expect(r.rttStdMs, ctx(r)).to.be.within(12, 60);
+    // Each direction is delayed once (by its sender): median and mean 100 ms, sd 20·√2 ≈
+    // 28 ms. Scheduling on a loaded machine only adds; the median is the robust figure.
+    expect(r.rttMedianMs - base.rttMedianMs, ctx(r)).to.be.within(80, 140);
+    expect(r.rttMeanMs - base.rttMeanMs, ctx(r)).to.be.within(80, 200);
+    expect(r.rttStdMs, ctx(r)).to.be.above(12);
     // One way (nda → ndb) about 10%, the round trip about 1 − 0.9² = 19%.
     const oneWayLoss = 1 - r.oneWayReceived / r.sent;
     const roundTripLoss = 1 - r.received / r.sent;
@@ -102,7 +104,7 @@ describe('faults harness: link impairment (netdelay where the kernel has no nete
     expect(roundTripLoss, ctx(r)).to.be.within(0.11, 0.28);
     expect(r.reordered, ctx(r)).to.be.greaterThan(0);
     console.log(
-      `      ${n.impairMode}: RTT ${base.rttMeanMs.toFixed(1)} -> ${r.rttMeanMs.toFixed(1)} ms (sd ${r.rttStdMs.toFixed(1)}), ` +
+      `      ${n.impairMode}: RTT median ${base.rttMedianMs.toFixed(1)} -> ${r.rttMedianMs.toFixed(1)} ms, mean ${r.rttMeanMs.toFixed(1)} (sd ${r.rttStdMs.toFixed(1)}), ` +
         `loss one way ${(100 * oneWayLoss).toFixed(1)}%, round trip ${(100 * roundTripLoss).toFixed(1)}%, ${r.reordered} of ${r.received} echoes reordered`,
     );
 
@@ -120,9 +122,9 @@ describe('faults harness: link impairment (netdelay where the kernel has no nete
         expect(s!.overflow, line).to.equal(0);
       }
     }
-    const healed = await measure(n, 'nda', 'ndb', 200);
-    expect(healed.received, ctx(healed)).to.equal(200);
-    expect(healed.rttMeanMs, ctx(healed)).to.be.below(25);
+    const healed = await measure(n, 'nda', 'ndb', 100);
+    expect(healed.received, ctx(healed)).to.equal(100);
+    expect(healed.rttMedianMs, ctx(healed)).to.be.below(25);
   });
 
   it('a delayer that dies fails open: its host\'s packets pass unimpaired (--queue-bypass)', async function () {
@@ -130,12 +132,12 @@ describe('faults harness: link impairment (netdelay where the kernel has no nete
     if (n.impairMode !== 'netdelay') this.skip();
     await n.impair(hosts, { lossPct: 0, delayMs: 200, jitterMs: 0, seed: SEED });
     const slow = await measure(n, 'nda', 'ndb', 50);
-    expect(slow.rttMeanMs, `seed ${SEED}: ${JSON.stringify(slow)}`).to.be.above(350);
+    expect(slow.rttMedianMs, `seed ${SEED}: ${JSON.stringify(slow)}`).to.be.above(350);
     const killed = n.crashDelayers();
     expect(killed, 'delayers running').to.equal(2);
-    const open = await measure(n, 'nda', 'ndb', 200);
-    expect(open.received, `seed ${SEED}: ${JSON.stringify(open)}`).to.equal(200);
-    expect(open.rttMeanMs, `seed ${SEED}: ${JSON.stringify(open)}`).to.be.below(25);
+    const open = await measure(n, 'nda', 'ndb', 100);
+    expect(open.received, `seed ${SEED}: ${JSON.stringify(open)}`).to.equal(100);
+    expect(open.rttMedianMs, `seed ${SEED}: ${JSON.stringify(open)}`).to.be.below(25);
     expect(notes.some((x) => /exited unexpectedly/.test(x)), notes.join('\n')).to.equal(true);
     n.heal();
     await n.settle();

@@ -190,11 +190,12 @@ export class GossipWatch {
       else falses.push(v);
     }
     const untouched = faults.untouched(hosts);
+    const pairs = faults.checkedPairs(hosts);
     const detail =
       `${this.verdicts.length} failed verdicts (${aboutFaulted} about faulted members, ${acrossCut} across a cut, ${byFaulted} by an observer while faulted), ` +
       `${falses.length} false` +
       (falses.length ? `: ${falses.slice(0, 5).map((v) => `${v.observer} said ${v.member} failed at ${(v.time / 1000).toFixed(1)}s`).join('; ')}` : '') +
-      `; ${untouched.length} of ${hosts.length} hosts never touched by a fault${untouched.length ? ` (${untouched.join(',')})` : ''}`;
+      `; checked ${pairs} of ${hosts.length * (hosts.length - 1)} observer→member pairs; hosts no fault touched: ${untouched.join(',') || 'none'}`;
     return { name: 'gossip-false-failures', anomalies: falses.length, detail };
   }
 }

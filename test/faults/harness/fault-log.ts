@@ -71,6 +71,21 @@ export class FaultLog {
     const hf = this.hostFaulted();
     return hosts.filter((h) => !hf.has(h) && !hosts.some((o) => o !== h && this.wasCut(h, o)));
   }
+
+  /**
+   * Ordered (observer, member) pairs whose `failed` verdicts no fault of the member or
+   * between the two could explain: where the gossip check has teeth (the observer's own
+   * fault windows aside).
+   */
+  checkedPairs(hosts: readonly string[]): number {
+    const hf = this.hostFaulted();
+    let n = 0;
+    for (const m of hosts) {
+      if (hf.has(m)) continue;
+      for (const o of hosts) if (o !== m && !this.wasCut(o, m)) n++;
+    }
+    return n;
+  }
 }
 
 function pair(a: string, b: string): string {

@@ -11,6 +11,8 @@
  * Run each end inside a namespace with `ip netns exec`.
  */
 import { createSocket } from 'node:dgram';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /** What one probe run saw; RTTs in milliseconds. */
 export interface ProbeResult {
@@ -20,6 +22,7 @@ export interface ProbeResult {
   reordered: number;
   rttMeanMs: number;
   rttStdMs: number;
+  rttMedianMs: number;
   rttMinMs: number;
   rttMaxMs: number;
 }
@@ -68,7 +71,9 @@ function probe(addr: string, port: number, count: number, intervalMs: number, wa
           const n = rtts.length;
           const mean = n ? rtts.reduce((a, x) => a + x, 0) / n : 0;
           const std = n ? Math.sqrt(rtts.reduce((a, x) => a + (x - mean) ** 2, 0) / n) : 0;
-          const r: ProbeResult = { sent: count, received: n, reordered, rttMeanMs: mean, rttStdMs: std, rttMinMs: n ? Math.min(...rtts) : 0, rttMaxMs: n ? Math.max(...rtts) : 0 };
+          const sorted = [...rtts].sort((a, b) => a - b);
+          const median = n ? (sorted[Math.floor((n - 1) / 2)] as number) : 0;
+          const r: ProbeResult = { sent: count, received: n, reordered, rttMeanMs: mean, rttStdMs: std, rttMedianMs: median, rttMinMs: n ? (sorted[0] as number) : 0, rttMaxMs: n ? (sorted[n - 1] as number) : 0 };
           console.log(JSON.stringify(r));
           process.exit(0);
         }, waitMs);
@@ -77,10 +82,13 @@ function probe(addr: string, port: number, count: number, intervalMs: number, wa
   });
 }
 
-const [mode, addr, port, ...rest] = process.argv.slice(2);
-if (mode === 'echo' && addr && port) echo(addr, Number(port));
-else if (mode === 'probe' && addr && port && rest.length === 3) probe(addr, Number(port), Number(rest[0]), Number(rest[1]), Number(rest[2]));
-else {
-  console.error('usage: udp-probe.js echo <addr> <port> | probe <addr> <port> <count> <intervalMs> <waitMs>');
-  process.exit(2);
+// Only as a program: importing this module (e.g. a test runner loading every file) does nothing.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const [mode, addr, port, ...rest] = process.argv.slice(2);
+  if (mode === 'echo' && addr && port) echo(addr, Number(port));
+  else if (mode === 'probe' && addr && port && rest.length === 3) probe(addr, Number(port), Number(rest[0]), Number(rest[1]), Number(rest[2]));
+  else {
+    console.error('usage: udp-probe.js echo <addr> <port> | probe <addr> <port> <count> <intervalMs> <waitMs>');
+    process.exit(2);
+  }
 }
