@@ -78,6 +78,10 @@ export interface SwimCoreStats {
   refutations: number;
   /** Accusations about this node at an already refuted incarnation, answered directly. */
   staleAccusations: number;
+  /** Failure verdicts ignored because the member that declared them is suspect, failed or left here. */
+  staleVerdicts: number;
+  /** Unconfirmed suspicions told to the suspect directly before a verdict. */
+  lastCalls: number;
   droppedVersion: number;
   queuedBroadcasts: number;
 }
@@ -131,7 +135,7 @@ export class SwimCore {
   private nextReapAt: number;
   private leaving = false;
   private keyringOpCounter = 0;
-  private readonly counters = { probes: 0, probeFailures: 0, refutations: 0, staleAccusations: 0, droppedVersion: 0 };
+  private readonly counters = { probes: 0, probeFailures: 0, refutations: 0, staleAccusations: 0, staleVerdicts: 0, lastCalls: 0, droppedVersion: 0 };
 
   constructor(opts: SwimCoreOptions) {
     if (!opts.name || utf8Length(opts.name) > 128) throw new SwimError('swim: node name must be 1..128 bytes');
@@ -200,6 +204,10 @@ export class SwimCore {
       for (const [name, s] of this.suspicions) {
         if (this.now < s.expiresAt()) continue;
         const m = this.table.get(name);
+        if (m && m.status === 'suspect' && !s.mayConclude(this.awareness.getScore() < this.config.awarenessMaxMultiplier / 2, this.config.awarenessMaxMultiplier)) {
+          this.lastCall(m, s);
+          continue;
+        }
         this.suspicions.delete(name);
         if (m && m.status === 'suspect') this.deadNode({ t: MsgType.Dead, node: name, inc: m.incarnation, from: this.name });
       }
@@ -411,6 +419,27 @@ export class SwimCore {
     this.sendUdp(formatAddress(m.addr, m.port), msgs);
   }
 
+  /**
+   * A suspicion ran out. Before the verdict the suspect is told directly (the accusation
+   * ahead of a ping, so the ack carries its refutation) and gets one probe interval to
+   * refute; silence then ends in the verdict as before. The suspect may never have heard of
+   * the suspicion: when this node raised it while itself cut off or paused it was gossiped
+   * into the void, and confirmations may come from members just as stale. A verdict then
+   * would be believed by every member holding the same incarnation. While this node's own
+   * health is degraded (Lifeguard awareness above 0: it has been missing acks, as after a
+   * partition), the last call is repeated up to `awarenessMaxMultiplier` times, so the
+   * verdict waits for its links to be trusted again. Costs a real failure one probe
+   * interval of detection time (more only on a node that is unhealthy itself).
+   */
+  private lastCall(m: Member, s: Suspicion): void {
+    s.lastCall(this.now, this.t.probeInterval);
+    this.counters.lastCalls++;
+    this.sendUdp(formatAddress(m.addr, m.port), [
+      { t: MsgType.Suspect, node: m.name, inc: m.incarnation, from: this.name },
+      { t: MsgType.Ping, seq: ++this.seq, target: m.name, from: this.name },
+    ]);
+  }
+
   private sendIndirect(p: ProbeState): void {
     p.indirectSent = true;
     const target = this.table.get(p.target);
@@ -614,6 +643,17 @@ export class SwimCore {
     if (!isLive(m.status)) {
       if (d.prune && m !== this.self) this.applyLeaveIntent(m, d);
       return;
+    }
+    if (m !== this.self && d.from !== d.node) {
+      // A verdict declared by a member we suspect, or consider failed or left, is doubtful
+      // news: most likely it was reached while that member was cut off from us or stalled
+      // (its accusations then went into the void, so the accused could not refute them).
+      // Ignored; if the accused is really down, healthy members will say so.
+      const declarer = this.table.get(d.from);
+      if (declarer && declarer.status !== 'alive') {
+        this.counters.staleVerdicts++;
+        return;
+      }
     }
     this.suspicions.delete(d.node);
     if (m === this.self) {
