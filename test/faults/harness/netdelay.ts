@@ -36,6 +36,22 @@ export function netdelayBinary(): { path: string } | { error: string } {
   return (built = { path: BINARY });
 }
 
+/**
+ * Why netdelay cannot serve a queue in namespace `ns` (the kernel lacks nfnetlink_queue or
+ * the iptables NFQUEUE target), or undefined when it can. Leaves nothing behind.
+ */
+export function netdelayUnsupported(ns: string): string | undefined {
+  const bin = netdelayBinary();
+  if ('error' in bin) return bin.error;
+  const r = spawnSync('ip', ['netns', 'exec', ns, bin.path, '--queue', String(NETDELAY_QUEUE), '--check'], { encoding: 'utf8', timeout: 10_000 });
+  if (r.error || r.status !== 0) return `netdelay cannot open an NFQUEUE queue: ${r.error?.message ?? r.stderr.trim()}`;
+  const rule = ['OUTPUT', '-o', 'lo', '-j', 'NFQUEUE', '--queue-num', String(NETDELAY_QUEUE), '--queue-bypass'];
+  const add = spawnSync('ip', ['netns', 'exec', ns, 'iptables', '-w', '-A', ...rule], { encoding: 'utf8', timeout: 10_000 });
+  if (add.error || add.status !== 0) return `iptables has no NFQUEUE target: ${add.error?.message ?? add.stderr.trim()}`;
+  spawnSync('ip', ['netns', 'exec', ns, 'iptables', '-w', '-D', ...rule], { encoding: 'utf8', timeout: 10_000 });
+  return undefined;
+}
+
 export interface DelayerOptions {
   /** Network namespace to run in. */
   ns: string;

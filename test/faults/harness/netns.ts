@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { Delayer, NETDELAY_QUEUE, netdelayBinary, parseSummary } from './netdelay.js';
+import { Delayer, NETDELAY_QUEUE, netdelayUnsupported, parseSummary } from './netdelay.js';
 
 /**
  * A private L2 network made only of network namespaces this harness creates:
@@ -215,8 +215,11 @@ export class Network {
         });
         this.delayers.set(h, d);
         // Only locally sent packets leaving by eth0 (not the agent talking to itself on lo).
-        // --queue-bypass: while no program serves the queue, packets pass (fail open).
-        nsExec(ns, 'iptables', ['-w', '-A', 'OUTPUT', '-o', 'eth0', '-j', 'NFQUEUE', '--queue-num', String(NETDELAY_QUEUE), '--queue-bypass']);
+        // --queue-bypass: while no program serves the queue, packets pass (fail open). One
+        // rule per host, also when impair() is called again.
+        const rule = ['OUTPUT', '-o', 'eth0', '-j', 'NFQUEUE', '--queue-num', String(NETDELAY_QUEUE), '--queue-bypass'];
+        nsExec(ns, 'iptables', ['-w', '-D', ...rule], true);
+        nsExec(ns, 'iptables', ['-w', '-A', ...rule]);
       } else if (l.lossPct > 0) {
         const p = String(l.lossPct / 100);
         nsExec(ns, 'iptables', ['-w', '-A', 'OUTPUT', '-o', 'eth0', '-m', 'statistic', '--mode', 'random', '--probability', p, '-j', 'DROP']);
@@ -293,7 +296,7 @@ export class Network {
 /** The best impairment mode this machine supports, and why it is not netem. */
 function probeImpairMode(ns: string): { mode: ImpairMode; reason: string } {
   if (probeNetem(ns)) return { mode: 'netem', reason: '' };
-  const bin = netdelayBinary();
-  if ('error' in bin) return { mode: 'loss-only', reason: `no tc netem in this kernel; ${bin.error}` };
+  const why = netdelayUnsupported(ns);
+  if (why) return { mode: 'loss-only', reason: `no tc netem in this kernel; ${why}` };
   return { mode: 'netdelay', reason: 'no tc netem in this kernel' };
 }

@@ -19,7 +19,9 @@
  *    in the iptables rule lets later packets through unqueued.
  *
  * Usage: netdelay [--queue N] [--delay-ms D] [--jitter-ms J] [--dist normal|uniform]
- *                 [--loss-pct P] [--seed S] [--max-held M]
+ *                 [--loss-pct P] [--seed S] [--max-held M] [--check]
+ * --check binds and configures the queue, prints "netdelay: queue N ok" and exits 0: a probe
+ * that this kernel and namespace support NFQUEUE.
  * Build: gcc -O2 -Wall -o netdelay netdelay.c -lnetfilter_queue -lnfnetlink -lm
  */
 #define _GNU_SOURCE
@@ -55,7 +57,8 @@ static struct {
 	int uniform;
 	uint64_t seed;
 	unsigned max_held;
-} opt = { 0, 50, 20, 0, 0, 1, 4096 };
+	int check;
+} opt = { 0, 50, 20, 0, 0, 1, 4096, 0 };
 
 static struct held *heap;
 static unsigned nheld;
@@ -200,6 +203,10 @@ static void parse(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--check")) {
+			opt.check = 1;
+			continue;
+		}
 		if (!v) {
 			fprintf(stderr, "netdelay: %s needs a value\n", a);
 			exit(2);
@@ -252,6 +259,12 @@ int main(int argc, char **argv)
 	uint32_t flags = NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO;
 	if (nfq_set_queue_flags(qh, flags, flags) < 0)
 		die("nfq_set_queue_flags");
+	if (opt.check) {
+		printf("netdelay: queue %u ok\n", opt.queue);
+		nfq_destroy_queue(qh);
+		nfq_close(h);
+		return 0;
+	}
 	int fd = nfq_fd(h);
 	nfnl_rcvbufsiz(nfq_nfnlh(h), 4 << 20);
 	int one = 1;
