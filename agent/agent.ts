@@ -34,14 +34,13 @@ import { CatalogServer, type ServerInfo } from '../catalog/server.js';
 import type { MemberView } from '../catalog/reconcile.js';
 import { DnsServer, type DnsServerOptions } from '../dns/server.js';
 import { storeReader } from '../dns/catalog-reader.js';
+import { DNS_QUERY, DnsQueryRouter, type DnsQueryArgs, type DnsStaleness } from './rpc/dns.js';
 import { TcpTransport } from '../catalog/raft/transport.js';
 import { MemoryStorage } from '../catalog/raft/memory-storage.js';
 import { FileStorage } from '../catalog/raft/wal/index.js';
 import type { Message } from '../catalog/raft/core/messages.js';
 import type { MemberInfo } from './swim/core/membership.js';
 
-/** RPC method by which client agents have a server answer a DNS query. */
-const DNS_QUERY = 'DNS.Query';
 
 /** How long shutdown waits for HTTP requests in flight. */
 export const SHUTDOWN_DRAIN_MS = 5000;
@@ -93,6 +92,8 @@ export class Agent {
   private rpcServer: RpcServer | undefined;
   /** One per client address; on servers also the answerer of DNS queries forwarded by clients. */
   private readonly dnsServers: DnsServer[] = [];
+  /** Servers: which server answers a DNS query (allow_stale / max_stale). */
+  private dnsRouter: DnsQueryRouter | undefined;
   private serverPort = 0;
   private readonly keyring;
   private serverSync: TimerHandle | undefined;
@@ -122,7 +123,7 @@ export class Agent {
     this.clock = opts.clock ?? new SystemClock();
     this.rng = opts.rng ?? randomRng();
     this.telemetry = new Telemetry(() => this.clock.now());
-    dnsMetrics(this.telemetry, () => this.dnsServers);
+    dnsMetrics(this.telemetry, () => this.dnsServers, () => this.dnsRouter?.counters);
     runtimeMetrics(this.telemetry);
     this.nodeId = this.loadNodeId();
     const c = this.config;
@@ -225,11 +226,9 @@ export class Agent {
     // Answers DNS for this server's listeners and for client agents (forwarded raw over RPC).
     const dnsAnswerer = new DnsServer({ ...this.dnsOptions(), reader: storeReader(server.store) });
     this.dnsServers.push(dnsAnswerer);
-    rpc.register(DNS_QUERY, async (args) => {
-      const a = args as { msg: Uint8Array; transport: 'udp' | 'tcp' };
-      const out = await dnsAnswerer.handle(Buffer.from(a.msg), a.transport === 'tcp' ? 'tcp' : 'udp');
-      return out === null ? null : new Uint8Array(out);
-    });
+    const router = new DnsQueryRouter({ server, catalog, answerer: dnsAnswerer, logger });
+    this.dnsRouter = router;
+    rpc.register(DNS_QUERY, (args) => router.answer(args as DnsQueryArgs));
     await server.start();
     this.log.info(`server port (RPC and Raft) listening on ${this.serverAddress()}`);
   }
@@ -313,33 +312,44 @@ export class Agent {
       udpAnswerLimit: d.udpAnswerLimit,
       aRecordLimit: d.aRecordLimit,
       onlyPassing: d.onlyPassing,
+      enableAdditionalNodeMetaTxt: d.enableAdditionalNodeMetaTxt,
       enableTruncate: d.enableTruncate,
       recursors: c.recursors,
       recursorTimeoutMs: d.recursorTimeoutMs,
       recursorStrategy: d.recursorStrategy,
       soa: { refresh: d.soa.refresh, retry: d.soa.retry, expire: d.soa.expire, minTtl: d.soa.minTtl },
-      allowStale: d.allowStale,
-      maxStaleMs: d.maxStaleMs,
       random: () => rng.next(),
       logger: this.opts.logger,
     };
   }
 
   /**
-   * DNS on every client address: servers answer from their own catalog replica (a stale read,
-   * Consul's `allow_stale` default); client agents pass each query to a server over RPC.
+   * DNS on every client address, under `dns_config.allow_stale` / `max_stale` (agent/rpc/dns.ts):
+   * a server answers from its own replica while that is allowed, else through the leader; a
+   * client agent passes each query, with its staleness rules, to a server over RPC.
    */
   private async startDns(): Promise<void> {
     const c = this.config;
+    const staleness: DnsStaleness = { allowStale: c.dns.allowStale, maxStaleMs: c.dns.maxStaleMs };
+    const router = this.dnsRouter;
     for (const host of c.clientAddrs) {
       const base = { ...this.dnsOptions(), host, port: c.ports.dns };
-      const dns = this.server
-        ? new DnsServer({ ...base, reader: storeReader(this.server.store) })
+      const dns = this.server && router
+        ? new DnsServer({
+            ...base,
+            reader: storeReader(this.server.store),
+            localGate: () => router.localAllowed(staleness),
+            upstream: async (msg, transport) => {
+              const out = await router.answer({ msg, transport, ...staleness });
+              return out === null ? null : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+            },
+          })
         : new DnsServer({
             ...base,
             upstream: async (msg, transport) => {
-              const out = await this.pool.call<Uint8Array | null>(DNS_QUERY, { msg: new Uint8Array(msg), transport }, 5000);
-              return out === null ? null : Buffer.from(out);
+              const args: DnsQueryArgs = { msg: new Uint8Array(msg), transport, ...staleness };
+              const out = await this.pool.call<Uint8Array | null>(DNS_QUERY, args, 5000);
+              return out === null ? null : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
             },
           });
       await dns.start().catch((e: NodeJS.ErrnoException) => {

@@ -135,6 +135,10 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
   private timer: TimerHandle | undefined;
   private memberTimer: TimerHandle | undefined;
   private startedAt = 0;
+  /** The last leader this server knew of (itself included), for {@link leaderContactAgeMs}. */
+  private lastLeader = '';
+  /** When this server last stopped being the leader (monotonic ms). */
+  private leftLeadershipAt = 0;
   private members: MemberView[] = [];
   private reconcilingMembers = false;
   private membersDirty = false;
@@ -162,6 +166,8 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
       this.log.info({ index: s.index, term: s.term }, `raft: state restored from a leader's snapshot at index ${s.index}`),
     );
     this.raft.on('change', (c: RaftNodeChange) => {
+      if (this.lastLeader === opts.id && c.leader !== opts.id) this.leftLeadershipAt = opts.clock.monotonic();
+      if (c.leader) this.lastLeader = c.leader;
       this.log.info({ leader: c.leader, role: c.role, term: c.term }, `raft: ${c.role} in term ${c.term}${c.leader ? `, leader ${this.nameOf(c.leader)}` : ', no leader'}`);
       this.emit('change', c);
       if (c.role === 'leader') {
@@ -277,6 +283,22 @@ export class CatalogServer extends EventEmitter<{ change: [RaftNodeChange] }> {
     if (this.raft.isLeader) return 0;
     const at = this.transport.lastFrom.get(this.raft.leader);
     return at === undefined ? 0 : Math.max(0, this.opts.clock.monotonic() - at);
+  }
+
+  /**
+   * Milliseconds since this server last heard from a leader: the staleness bound that
+   * `max_stale` is compared with. 0 on the leader. Unlike {@link lastContactMs} it keeps
+   * growing while there is no leader: it then counts from the last message of the previous
+   * leader (from losing leadership when that was this server; from start when there never
+   * was one).
+   */
+  leaderContactAgeMs(): number {
+    if (this.raft.isLeader) return 0;
+    const now = this.opts.clock.monotonic();
+    const id = this.raft.leader || this.lastLeader;
+    if (id === this.opts.id) return Math.max(0, now - this.leftLeadershipAt);
+    const at = id ? this.transport.lastFrom.get(id) : undefined;
+    return Math.max(0, now - (at ?? this.startedAt));
   }
 
   configuration(): { Servers: RaftServerEntry[]; Index: number } {

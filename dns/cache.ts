@@ -19,7 +19,7 @@
 import { LRUCache } from 'lru-cache';
 import { resolve, type ResolverOptions } from './resolver.js';
 import type { DnsCatalogReader } from './reader.js';
-import { prepare, queryName, qtypeName, type PreparedResponse, type Query } from './wire.js';
+import { prepare, queryName, qtypeName, questionHash, type PreparedResponse, type Query } from './wire.js';
 
 export interface AnswerCacheOptions {
   reader: DnsCatalogReader;
@@ -36,6 +36,10 @@ interface Entry {
   qtype: number;
   nameKey: string;
   key: string;
+  /** The case-folded name in wire form (ASCII names only, else null): checked by {@link AnswerCache.peekWire}. */
+  wire: Buffer | null;
+  /** {@link questionHash} of `wire` and `qtype` (its slot in the by-hash index). */
+  hash: number;
 }
 
 /** Every this many front-map hits, an entry's LRU recency is refreshed. */
@@ -56,6 +60,12 @@ export class AnswerCache {
    * entry here too, so this map is never larger or staler than the LRU.
    */
   private readonly front = new Map<number, Map<string, Entry>>();
+  /**
+   * The same entries (ASCII names) by question hash, for {@link peekWire}: one slot per hash, the
+   * latest entry wins a collision (the other stays reachable through `front`). Removal from the
+   * LRU clears the slot if it still holds that entry.
+   */
+  private readonly byHash = new Map<number, Entry>();
   private readonly reader: DnsCatalogReader;
   private readonly resolver: ResolverOptions;
   private hits = 0;
@@ -71,8 +81,34 @@ export class AnswerCache {
         e.cancel?.();
         const m = this.front.get(e.qtype);
         if (m !== undefined && m.get(e.nameKey) === e) m.delete(e.nameKey);
+        if (this.byHash.get(e.hash) === e) this.byHash.delete(e.hash);
       },
     });
+  }
+
+  /**
+   * The cached answer to the question whose name is `buf[12, nameEnd)` (wire form, any case,
+   * already checked by `parseFast`) with `qtype`, or undefined when it is not cached; `hash` is
+   * parseFast's hash. Compares bytes (case-folded), allocates nothing. A hit counts like one
+   * of {@link get}.
+   */
+  peekWire(buf: Buffer, nameEnd: number, qtype: number, hash: number): PreparedResponse | undefined {
+    const e = this.byHash.get(hash);
+    if (e === undefined || e.qtype !== qtype) return undefined;
+    const w = e.wire as Buffer;
+    const n = nameEnd - 12;
+    if (w.length !== n) return undefined;
+    for (let i = 0; i < n; i++) {
+      let c = buf[12 + i]!;
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      if (c !== w[i]) return undefined;
+    }
+    this.hits++;
+    if (++e.hits >= TOUCH_EVERY) {
+      e.hits = 0;
+      this.lru.get(e.key);
+    }
+    return e.prepared;
   }
 
   /**
@@ -94,10 +130,13 @@ export class AnswerCache {
     this.misses++;
     const key = `${qtype}/${nameKey}`;
     const res = resolve({ name: queryName(q), type: qtypeName(qtype) }, this.reader, this.resolver);
-    const entry: Entry = { prepared: prepare(res), cancel: null, hits: 0, qtype, nameKey, key };
+    const wire = nameKey.charCodeAt(0) === 0x100 ? null : Buffer.from(nameKey, 'latin1');
+    const hash = wire === null ? -1 : questionHash(wire, qtype);
+    const entry: Entry = { prepared: prepare(res), cancel: null, hits: 0, qtype, nameKey, key, wire, hash };
     this.lru.set(key, entry);
     if (m === undefined) this.front.set(qtype, (m = new Map()));
     m.set(nameKey, entry);
+    if (wire !== null) this.byHash.set(hash, entry);
     if (res.deps.length > 0) {
       entry.cancel = this.reader.watch(res.deps, () => {
         entry.cancel = null;

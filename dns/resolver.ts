@@ -13,7 +13,8 @@
  *   ANY is answered like A (plus TXT for nodes).
  * - SRV: `1 <weight> <port> <target>` where target is `<node>.node.<dc>.<domain>`, or
  *   `<hex>.addr.<dc>.<domain>` when the instance has its own IP, or the instance's host name;
- *   the target's address records go in the additional section.
+ *   the target's address records (and, with `nodeMetaTxt`, its node's meta as TXT) go in the
+ *   additional section; node A/AAAA answers carry the node meta TXT in additional too.
  * - NXDOMAIN with the SOA in authority for an unknown name or no healthy instance; NOERROR,
  *   no answers and the SOA for a known name without records of the asked type.
  */
@@ -63,6 +64,12 @@ export interface ResolverOptions {
   serviceTtlMs?: Record<string, number>;
   /** Leave out instances in warning too (Consul's `only_passing`). Default false. */
   onlyPassing?: boolean;
+  /**
+   * Consul's `enable_additional_node_meta_txt`: the node's meta as TXT records in the
+   * additional section of node A/AAAA answers and of SRV answers (one set per target node).
+   * Default true. TXT and ANY node queries carry the meta in the answer section either way.
+   */
+  nodeMetaTxt?: boolean;
   soa?: SoaOptions;
 }
 
@@ -97,6 +104,7 @@ interface Config {
   nodeTtl: number;
   serviceTtl: { exact: Map<string, number>; prefixes: Array<[string, number]>; star: number };
   onlyPassing: boolean;
+  nodeMetaTxt: boolean;
   soa: Required<SoaOptions>;
 }
 
@@ -123,6 +131,7 @@ function config(o: ResolverOptions): Config {
     nodeTtl: toSeconds(o.nodeTtlMs ?? 0),
     serviceTtl: { exact, prefixes, star },
     onlyPassing: o.onlyPassing ?? false,
+    nodeMetaTxt: o.nodeMetaTxt ?? true,
     soa: {
       serial: o.soa?.serial ?? 1,
       refresh: o.soa?.refresh ?? 3600,
@@ -290,9 +299,18 @@ function taggedOf(m: Record<string, { Address: string }>): Record<string, string
   return out;
 }
 
+/**
+ * Node meta as TXT records, one per key in key order: `key=value`, or only the value for keys
+ * with the `rfc1035-` prefix (Consul's convention for records that must be a bare string).
+ */
 function txtRecords(owner: string, meta: Record<string, string>, ttl: number): Answer[] {
-  return Object.keys(meta).sort().map((k) => ({ name: owner, type: 'TXT' as const, class: 'IN' as const, ttl, data: [`${k}=${meta[k]}`] }));
+  return Object.keys(meta).sort().map((k) => ({
+    name: owner, type: 'TXT' as const, class: 'IN' as const, ttl,
+    data: [k.startsWith(RFC1035_PREFIX) ? meta[k]! : `${k}=${meta[k]}`],
+  }));
 }
+
+const RFC1035_PREFIX = 'rfc1035-';
 
 function service(r: Builder, owner: string, name: string, tag: string | null, type: QType, reader: DnsCatalogReader, opts: ResolverOptions): Resolution {
   const instances = r.read(reader.serviceInstances(name, tag));
@@ -319,6 +337,7 @@ function service(r: Builder, owner: string, name: string, tag: string | null, ty
         target = r.nodeName(i.Node, i.Datacenter);
         additional = ipFamily(i.NodeAddress) === 0 ? [] : addressRecords(target, i.NodeAddress, 'ANY', ttl);
       }
+      if (r.c.nodeMetaTxt) additional.push(...txtRecords(r.nodeName(i.Node, i.Datacenter), i.NodeMeta, ttl));
       r.groups.push({
         answers: [{ name: owner, type: 'SRV', class: 'IN', ttl, data: { priority: 1, weight: clampU16(weight), port: i.ServicePort, target } }],
         additional,
@@ -347,7 +366,8 @@ function node(r: Builder, owner: string, name: string, type: QType, reader: DnsC
   const txt = type === 'TXT' || type === 'ANY' ? txtRecords(owner, n.Meta, ttl) : [];
   const answers = [...addr, ...txt];
   if (answers.length === 0) return r.nodata();
-  r.groups.push({ answers, additional: [] });
+  const metaExtra = r.c.nodeMetaTxt && (type === 'A' || type === 'AAAA') ? txtRecords(owner, n.Meta, ttl) : [];
+  r.groups.push({ answers, additional: metaExtra });
   return r.done();
 }
 

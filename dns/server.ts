@@ -17,29 +17,42 @@
  *   a handler or allocate more than one response (≤ 64 KB) per query.
  * - Names outside our zones (and unknown reverse names) go to the recursors when configured,
  *   else REFUSED (NXDOMAIN for unknown reverse names).
+ *
+ * Speed: a cached question in the common query shape is answered by `parseFast` +
+ * `AnswerCache.peekWire` + `assembleFast` without parse objects or strings (docs/dns.md,
+ * "Hot path"); every other packet takes `parseQuery`, whose answers are the same bytes.
  */
 import dgram from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
 import net from 'node:net';
 import { pino, type Logger } from 'pino';
 import { AnswerCache } from './cache.js';
 import { ipFamily } from './names.js';
 import type { DnsCatalogReader } from './reader.js';
 import { shuffleInPlace, type ResolverOptions, type SoaOptions } from './resolver.js';
-import { assemble, errorResponse, parseQuery, RCODE, type AssembleOptions, type Query } from './wire.js';
+import { assemble, assembleFast, errorResponse, newFastQuery, parseFast, parseQuery, RCODE, type AssembleOptions, type FastQuery, type Query } from './wire.js';
 
 export interface DnsServerOptions {
   /** Address to listen on (UDP and TCP). Default '127.0.0.1'. */
   host?: string;
   /** Port for UDP and TCP; 0 picks a free port (the same for both). Default 8600. */
   port?: number;
-  /** Where answers come from: a catalog reader (servers). Give this or `upstream`. */
+  /** Where answers come from: a catalog reader (servers). Give this, `upstream`, or both. */
   reader?: DnsCatalogReader;
   /**
-   * Instead of a local catalog (client agents): every well-formed query is passed, as raw
-   * bytes with its transport, to a server that answers it from its catalog (over RPC), and
-   * that answer is returned as is. Malformed queries are still answered here.
+   * Instead of (or besides) a local catalog: a well-formed query is passed, as raw bytes with
+   * its transport, to a server that answers it from its catalog (over RPC), and that answer is
+   * returned as is; a rejection is answered SERVFAIL. Malformed queries are still answered
+   * here. Client agents give only this.
    */
   upstream?: (msg: Buffer, transport: 'udp' | 'tcp') => Promise<Buffer | null>;
+  /**
+   * With both `reader` and `upstream`: called once per well-formed query (so it must be cheap
+   * and synchronous); true answers from `reader` (through the answer cache), false passes the
+   * query to `upstream`. Server agents use it for `allow_stale` / `max_stale`: the local
+   * replica answers only while it may (see docs/dns.md). Default: always true.
+   */
+  localGate?: () => boolean;
   /** Our zone (`domain`). Default 'consul'. */
   domain?: string;
   /** Second zone (`alt_domain`). Default none. */
@@ -57,6 +70,11 @@ export interface DnsServerOptions {
   /** `dns_config.only_passing`: leave out instances in warning. Default false. */
   onlyPassing?: boolean;
   /**
+   * `dns_config.enable_additional_node_meta_txt`: node meta as TXT records in the additional
+   * section of node A/AAAA and of SRV answers. Default true.
+   */
+  enableAdditionalNodeMetaTxt?: boolean;
+  /**
    * `dns_config.enable_truncate`: set TC when a UDP answer is cut to `udpAnswerLimit`.
    * Default true (Consul's default is false: it trims silently). A response that does not fit
    * the UDP size always gets TC.
@@ -70,12 +88,6 @@ export interface DnsServerOptions {
   recursorStrategy?: 'sequential' | 'random';
   /** `dns_config.soa` (seconds). Serial defaults to the server's start time in seconds. */
   soa?: SoaOptions;
-  /**
-   * `dns_config.allow_stale` / `max_stale`: accepted for config compatibility. They take effect
-   * once reads go through RPC to servers; a reader over the local store is never stale.
-   */
-  allowStale?: boolean;
-  maxStaleMs?: number;
   /** Most cached questions. Default 10000. */
   cacheSize?: number;
   /** Idle TCP connections are closed after this long. Default 10000 ms. */
@@ -119,6 +131,8 @@ export class DnsServer {
   /** Assembly options per transport, built once (`maxSize` of the UDP one is set per query). */
   private readonly udpAssemble: AssembleOptions;
   private readonly tcpAssemble: AssembleOptions;
+  /** Scratch for {@link parseFast}; handling is synchronous up to its last use. */
+  private readonly fq: FastQuery = newFastQuery();
 
   constructor(opts: DnsServerOptions) {
     this.opts = opts;
@@ -132,9 +146,10 @@ export class DnsServer {
       nodeTtlMs: opts.nodeTtlMs ?? 0,
       serviceTtlMs: opts.serviceTtlMs ?? {},
       onlyPassing: opts.onlyPassing ?? false,
+      nodeMetaTxt: opts.enableAdditionalNodeMetaTxt ?? true,
       soa: { serial: Math.floor(Date.now() / 1000), ...opts.soa },
     };
-    if ((opts.reader === undefined) === (opts.upstream === undefined)) throw new Error('dns: give exactly one of reader and upstream');
+    if (opts.reader === undefined && opts.upstream === undefined) throw new Error('dns: give a reader, an upstream or both');
     this.cache = opts.reader ? new AnswerCache({ reader: opts.reader, resolver, max: opts.cacheSize ?? 10_000 }) : undefined;
     const common = {
       recordLimit: opts.aRecordLimit ?? 0,
@@ -152,7 +167,7 @@ export class DnsServer {
     const host = this.opts.host ?? '127.0.0.1';
     const wanted = this.opts.port ?? 8600;
     for (let attempt = 0; ; attempt++) {
-      const udp = dgram.createSocket({ type: ipFamily(host) === 6 ? 'udp6' : 'udp4' });
+      const udp = dgram.createSocket({ type: ipFamily(host) === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
       udp.on('error', (err) => this.log.warn({ err }, 'udp socket error'));
       udp.on('message', (msg, rinfo) => this.onUdp(udp, msg, rinfo));
       await new Promise<void>((res, rej) => {
@@ -205,6 +220,19 @@ export class DnsServer {
     return this.cache ? this.cache.stats() : { hits: 0, misses: 0, invalidations: 0, size: 0 };
   }
 
+  /**
+   * SERVFAIL for `msg` (ID, RD and the question echoed, EDNS when the query had it), or null
+   * when `msg` gets no answer at all (a response, shorter than a header). For callers that
+   * cannot get an answer to a query they were given (no leader reachable).
+   */
+  servfail(msg: Buffer): Buffer | null {
+    const ra = this.recursors.length > 0;
+    const p = parseQuery(msg);
+    if (p.kind === 'drop') return null;
+    if (p.kind === 'error') return errorResponse(p.id, p.rd, p.rcode, p.question, p.edns, ra);
+    return errorResponse(p.query.id, p.query.rd, RCODE.SERVFAIL, p.query.question, p.query.edns, ra);
+  }
+
   /** Client agents: the server answers; a failure to reach one is SERVFAIL, never silence. */
   private async viaUpstream(msg: Buffer, transport: 'udp' | 'tcp', q: Query): Promise<Buffer | null> {
     try {
@@ -221,12 +249,50 @@ export class DnsServer {
    */
   handle(msg: Buffer, transport: 'udp' | 'tcp'): Buffer | null | Promise<Buffer | null> {
     try {
+      // Hot path: a cached question in the common query shape is answered from the received
+      // bytes and the prepared records, with no parse objects, strings or re-encoding. Anything
+      // else (and a miss) takes the full path below, which handles every case.
+      let local: boolean | undefined;
+      const cache = this.cache;
+      if (cache !== undefined && parseFast(msg, this.fq)) {
+        local = this.localAllowed();
+        const f = this.fq;
+        const p = local ? cache.peekWire(msg, f.nameEnd, f.qtype, f.hash) : undefined;
+        if (p !== undefined && !(p.forward && this.recursors.length > 0)) {
+          if (transport === 'tcp') return assembleFast(msg, f, p, this.tcpAssemble);
+          const o = this.udpAssemble;
+          o.maxSize = f.ednsSize === 0 ? 512 : Math.min(f.ednsSize, 65507);
+          return assembleFast(msg, f, p, o);
+        }
+      }
+      return this.handleParsed(msg, transport, local);
+    } catch (err) {
+      return this.internalError(msg, err);
+    }
+  }
+
+  /** Whether the reader may answer now: always without an upstream, else as `localGate` says. */
+  private localAllowed(): boolean {
+    const gate = this.opts.localGate;
+    return this.opts.upstream === undefined || gate === undefined || gate();
+  }
+
+  /** A bug, not bad input: SERVFAIL when the header is readable. */
+  private internalError(msg: Buffer, err: unknown): Buffer | null {
+    this.log.error({ err }, 'dns: failed to answer a query');
+    if (msg.length < 12) return null;
+    return errorResponse(msg.readUInt16BE(0), (msg[2]! & 1) !== 0, RCODE.SERVFAIL, null, null, this.recursors.length > 0);
+  }
+
+  /** The full path: every query shape; `local` is the gate's answer when already asked. */
+  private handleParsed(msg: Buffer, transport: 'udp' | 'tcp', local: boolean | undefined): Buffer | null | Promise<Buffer | null> {
+    try {
       const ra = this.recursors.length > 0;
       const p = parseQuery(msg);
       if (p.kind === 'drop') return null;
       if (p.kind === 'error') return errorResponse(p.id, p.rd, p.rcode, p.question, p.edns, ra);
       const q = p.query;
-      if (!this.cache) return this.viaUpstream(msg, transport, q);
+      if (!this.cache || !(local ?? this.localAllowed())) return this.viaUpstream(msg, transport, q);
       const prepared = this.cache.get(q);
       if (prepared.forward && ra) return this.forward(msg, q, transport);
       if (transport === 'tcp') return assemble(q, prepared, this.tcpAssemble);
@@ -234,10 +300,7 @@ export class DnsServer {
       o.maxSize = q.edns === null ? 512 : Math.min(q.edns.udpSize, 65507);
       return assemble(q, prepared, o);
     } catch (err) {
-      // A bug, not bad input: answer SERVFAIL when the header is readable.
-      this.log.error({ err }, 'dns: failed to answer a query');
-      if (msg.length < 12) return null;
-      return errorResponse(msg.readUInt16BE(0), (msg[2]! & 1) !== 0, RCODE.SERVFAIL, null, null, this.recursors.length > 0);
+      return this.internalError(msg, err);
     }
   }
 
@@ -391,6 +454,17 @@ export class DnsServer {
       });
     });
   }
+}
+
+/**
+ * The UDP socket's address lookup: an IP literal (every reply goes to one, the sender's address)
+ * is passed back synchronously, so a reply is sent in the same turn, without dns.lookup's
+ * deferred callback and the extra tick it costs per packet; anything else goes to dns.lookup.
+ */
+function literalLookup(host: string, options: unknown, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const fam = net.isIP(host);
+  if (fam !== 0) cb(null, host, fam);
+  else dnsLookup(host, { family: typeof options === 'number' ? options : 0 }, cb);
 }
 
 /** Whether `reply` answers query `id`: a response with that ID, at least a header long. */

@@ -102,6 +102,108 @@ export function parseQuery(buf: Buffer): ParseResult {
 }
 
 /**
+ * A query of the common shape, as {@link parseFast} leaves it in a caller-owned object that is
+ * reused for every packet (the hot path allocates nothing to parse).
+ */
+export interface FastQuery {
+  id: number;
+  /** The header's flags word as received (RD 0x0100, CD 0x0010 are echoed). */
+  flags: number;
+  /** Offset just past the question name (where QTYPE starts); the question ends 4 bytes later. */
+  nameEnd: number;
+  qtype: number;
+  /** {@link questionHash} of the case-folded name and the qtype. */
+  hash: number;
+  /** The client's EDNS UDP size (at least 512), or 0 when the query has no OPT record. */
+  ednsSize: number;
+  dnssecOk: boolean;
+}
+
+export const newFastQuery = (): FastQuery => ({ id: 0, flags: 0, nameEnd: 0, qtype: 0, hash: 0, ednsSize: 0, dnssecOk: false });
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * Parses only the common query shape, in one pass over the bytes and without allocating:
+ * QR=0, opcode QUERY, one question, no answer or authority records, and either nothing after
+ * the question or exactly one OPT record (root name, EDNS version 0) that ends the packet; the
+ * name ASCII, uncompressed, labels ≤ 63 bytes, ≤ 255 bytes in all; class IN or ANY. Fills `out`
+ * and returns true; returns false for anything else (the caller then uses {@link parseQuery},
+ * which answers every case, errors included). For a packet it accepts, parseQuery returns a
+ * query with the same ID, flags, question, qtype and EDNS size/DO bit.
+ */
+export function parseFast(buf: Buffer, out: FastQuery): boolean {
+  const len = buf.length;
+  if (len < 17) return false;
+  const flags = (buf[2]! << 8) | buf[3]!;
+  if ((flags & 0xf800) !== 0) return false;
+  if (buf[4] !== 0 || buf[5] !== 1 || buf[6] !== 0 || buf[7] !== 0 || buf[8] !== 0 || buf[9] !== 0 || buf[10] !== 0) return false;
+  const ar = buf[11]!;
+  if (ar > 1) return false;
+  let h = FNV_OFFSET;
+  let off = 12;
+  for (;;) {
+    if (off >= len) return false;
+    const l = buf[off]!;
+    h = Math.imul(h ^ l, FNV_PRIME);
+    if (l === 0) {
+      off++;
+      break;
+    }
+    if (l > 63 || off + 1 + l > len || off + 1 + l - 12 > 254) return false;
+    const end = off + l;
+    for (let i = off + 1; i <= end; i++) {
+      let c = buf[i]!;
+      if (c >= 0x80) return false;
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    off = end + 1;
+  }
+  if (off + 4 > len) return false;
+  const qtype = (buf[off]! << 8) | buf[off + 1]!;
+  const qclass = (buf[off + 2]! << 8) | buf[off + 3]!;
+  if (qclass !== CLASS_IN && qclass !== CLASS_ANY) return false;
+  const qEnd = off + 4;
+  let ednsSize = 0;
+  let dnssecOk = false;
+  if (ar === 1) {
+    // OPT: root name (0), type 41, class = UDP size, TTL = ext-rcode, version, DO|Z, rdlen.
+    if (qEnd + 11 > len || buf[qEnd] !== 0 || buf[qEnd + 1] !== 0 || buf[qEnd + 2] !== TYPE_OPT) return false;
+    if (buf[qEnd + 6] !== 0) return false;
+    if (qEnd + 11 + ((buf[qEnd + 9]! << 8) | buf[qEnd + 10]!) !== len) return false;
+    const size = (buf[qEnd + 3]! << 8) | buf[qEnd + 4]!;
+    ednsSize = size < 512 ? 512 : size;
+    dnssecOk = (buf[qEnd + 7]! & 0x80) !== 0;
+  } else if (qEnd !== len) return false;
+  out.id = (buf[0]! << 8) | buf[1]!;
+  out.flags = flags;
+  out.nameEnd = off;
+  out.qtype = qtype;
+  out.hash = mixQtype(h, qtype);
+  out.ednsSize = ednsSize;
+  out.dnssecOk = dnssecOk;
+  return true;
+}
+
+const mixQtype = (h: number, qtype: number): number => Math.imul(Math.imul(h ^ (qtype >> 8), FNV_PRIME) ^ (qtype & 0xff), FNV_PRIME) & 0x3fffffff;
+
+/**
+ * The hash {@link parseFast} computes for a question: FNV-1a over the name's wire bytes with
+ * ASCII letters folded to lower case, then the qtype, kept to 30 bits (a small integer).
+ */
+export function questionHash(nameWire: Uint8Array, qtype: number): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < nameWire.length; i++) {
+    let c = nameWire[i]!;
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    h = Math.imul(h ^ c, FNV_PRIME);
+  }
+  return mixQtype(h, qtype);
+}
+
+/**
  * Checks an uncompressed name (queries carry no pointers in their question; ≤ 255 bytes)
  * and returns its end and a case-folded key: the wire form with ASCII letters lower-cased
  * (unambiguous, since length bytes are below 0x40), or, for names with bytes outside ASCII,
@@ -299,6 +401,24 @@ export interface AssembleOptions {
  * answer limit with `truncateOnLimit`). Cost per query: one buffer of the response size.
  */
 export function assemble(q: Query, p: PreparedResponse, o: AssembleOptions): Buffer {
+  const edns = q.edns === null ? -1 : q.edns.dnssecOk ? 1 : 0;
+  return build(q.id, q.rd, q.cd, q.question, 0, q.question.length, edns, p, o);
+}
+
+/**
+ * {@link assemble} for a query parsed by {@link parseFast}: the question is copied straight from
+ * the received bytes `buf`. The same response, byte for byte.
+ */
+export function assembleFast(buf: Buffer, f: FastQuery, p: PreparedResponse, o: AssembleOptions): Buffer {
+  const edns = f.ednsSize === 0 ? -1 : f.dnssecOk ? 1 : 0;
+  return build(f.id, (f.flags & 0x0100) !== 0, (f.flags & 0x0010) !== 0, buf, 12, f.nameEnd + 4, edns, p, o);
+}
+
+/**
+ * The response for a question held in `qbuf[qStart, qEnd)`; `edns` -1 without an OPT record,
+ * else the DO bit to echo (0/1).
+ */
+function build(id: number, rd: boolean, cd: boolean, qbuf: Buffer, qStart: number, qEnd: number, edns: number, p: PreparedResponse, o: AssembleOptions): Buffer {
   const n = p.groups.length;
   let want = n;
   if (o.recordLimit > 0 && want > o.recordLimit) want = o.recordLimit;
@@ -317,8 +437,8 @@ export function assemble(q: Query, p: PreparedResponse, o: AssembleOptions): Buf
       order[j] = t;
     }
   }
-  const optLen = q.edns === null ? 0 : 11;
-  let size = 12 + q.question.length + optLen;
+  const optLen = edns < 0 ? 0 : 11;
+  let size = 12 + (qEnd - qStart) + optLen;
   let authority = p.authority;
   let authorityCount = p.authorityCount;
   let additional = p.additional;
@@ -352,16 +472,16 @@ export function assemble(q: Query, p: PreparedResponse, o: AssembleOptions): Buf
   let flags = 0x8000 | (p.rcode & 0xf);
   if (p.aa) flags |= 0x0400;
   if (tc) flags |= 0x0200;
-  if (q.rd) flags |= 0x0100;
+  if (rd) flags |= 0x0100;
   if (o.ra) flags |= 0x0080;
-  if (q.cd) flags |= 0x0010;
-  out[0] = q.id >> 8; out[1] = q.id & 0xff;
+  if (cd) flags |= 0x0010;
+  out[0] = id >> 8; out[1] = id & 0xff;
   out[2] = flags >> 8; out[3] = flags & 0xff;
   out[4] = 0; out[5] = 1;
   out[6] = anCount >> 8; out[7] = anCount & 0xff;
   out[8] = authorityCount >> 8; out[9] = authorityCount & 0xff;
   out[10] = arCount >> 8; out[11] = arCount & 0xff;
-  let off = 12 + q.question.copy(out, 12);
+  let off = 12 + qbuf.copy(out, 12, qStart, qEnd);
   for (let i = 0; i < taken; i++) off += p.groups[order[i]!]!.answers.copy(out, off);
   if (authority.length > 0) off += authority.copy(out, off);
   for (let i = 0; i < taken; i++) {
@@ -369,7 +489,7 @@ export function assemble(q: Query, p: PreparedResponse, o: AssembleOptions): Buf
     if (a.length > 0) off += a.copy(out, off);
   }
   if (additional.length > 0) off += additional.copy(out, off);
-  if (q.edns !== null) writeOpt(out, off, 0, q.edns.dnssecOk);
+  if (edns >= 0) writeOpt(out, off, 0, edns === 1);
   return out;
 }
 

@@ -6,6 +6,8 @@
  * `-recurse` prints `key:value` lines, `-keys` key names (separator "/" by default), and
  * `-detailed` Consul's field table.
  */
+import { parseJsonExactFlags, stringifyJson } from '../runtime/json64.js';
+import { canonicalFlags, parseFlags } from '../../catalog/state/flags.js';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { clientFor, columns } from './client.js';
@@ -67,7 +69,7 @@ async function getJson<T>(c: AgentClient, path: string): Promise<T | null> {
   const r = await c.request('GET', path);
   if (r.status === 404) return null;
   if (r.status < 200 || r.status > 299) throw new CliError(`Error querying Herald agent: Unexpected response code: ${r.status} (${r.text.trim()})`);
-  return JSON.parse(r.text) as T;
+  return parseJsonExactFlags(r.text) as T;
 }
 
 async function putBool(c: AgentClient, method: string, path: string, body?: Buffer): Promise<boolean> {
@@ -130,7 +132,7 @@ export function registerKvCommands(program: Command, io: CliIO): void {
     .option('--release', 'release the lock held by -session')
     .option('--session <id>', 'session for -acquire/-release')
     .action(async (key: string, value: string | undefined, o: { cas?: boolean; modifyIndex: string; flags: string; base64?: boolean; acquire?: boolean; release?: boolean; session?: string }, cmd: Command) => {
-      if (!/^\d+$/.test(o.flags)) throw new CliError(`Error! Invalid -flags: "${o.flags}"`);
+      if (parseFlags(o.flags) === undefined) throw new CliError(`Error! Invalid -flags: "${o.flags}" (an unsigned 64-bit integer)`);
       if (!/^\d+$/.test(o.modifyIndex)) throw new CliError(`Error! Invalid -modify-index: "${o.modifyIndex}"`);
       if ((o.acquire || o.release) && !o.session) throw new CliError('Error! Missing -session (required with -acquire and -release)');
       const body = await valueArg(value, !!o.base64, io);
@@ -176,7 +178,7 @@ export function registerKvCommands(program: Command, io: CliIO): void {
     .action(async (prefix: string, _o: unknown, cmd: Command) => {
       const entries = (await getJson<Entry[]>(clientFor(cmd, io), `${kvPath(prefix)}?recurse`)) ?? [];
       const out = entries.map((e) => ({ key: e.Key, flags: e.Flags, value: e.Value ?? '' }));
-      println(io.stdout, JSON.stringify(out, null, '\t'));
+      println(io.stdout, stringifyJson(out, '\t'));
     });
 
   kv.command('import')
@@ -185,18 +187,25 @@ export function registerKvCommands(program: Command, io: CliIO): void {
     .option('--prefix <p>', 'prefix added to every imported key', '')
     .action(async (data: string, o: { prefix: string }, cmd: Command) => {
       const text = (await valueArg(data, false, io)).toString('utf8');
-      let entries: Array<{ key: string; flags?: number; value?: string }>;
+      let entries: Array<{ key: string; flags?: unknown; value?: string }>;
       try {
-        entries = JSON.parse(text) as typeof entries;
+        entries = parseJsonExactFlags(text) as typeof entries;
         if (!Array.isArray(entries)) throw new Error('expected a JSON array');
       } catch (e) {
         throw new CliError(`Error! Cannot unmarshal data: ${(e as Error).message}`);
       }
+      // Every entry is checked before the first write, so bad input imports nothing.
+      entries.forEach((e, i) => {
+        const bad = (what: string): CliError => new CliError(`Error! Cannot unmarshal data: entry ${i}: ${what}`);
+        if (e === null || typeof e !== 'object' || typeof e.key !== 'string') throw bad('needs a "key" string');
+        if (e.flags !== undefined && e.flags !== null && canonicalFlags(e.flags) === undefined) throw bad('"flags" must be an unsigned 64-bit integer');
+        if (e.value !== undefined && e.value !== null && typeof e.value !== 'string') throw bad('"value" must be base64 text');
+      });
       const c = clientFor(cmd, io);
       for (const e of entries) {
-        if (typeof e.key !== 'string') throw new CliError('Error! Cannot unmarshal data: every entry needs a "key"');
         const key = `${o.prefix}${e.key}`;
-        const flags = e.flags ? `?flags=${e.flags}` : '';
+        const f = e.flags === undefined || e.flags === null ? 0 : canonicalFlags(e.flags)!;
+        const flags = f !== 0 ? `?flags=${f.toString()}` : '';
         const ok = await putBool(c, 'PUT', `${kvPath(key)}${flags}`, Buffer.from(e.value ?? '', 'base64'));
         if (!ok) throw new CliError(`Error! Failed writing data for key ${key}`);
         println(io.stdout, `Imported: ${key}`);

@@ -13,13 +13,21 @@
  * contender key is no longer held by their session are pruned on the way. The slot is lost
  * when our session is no longer among the Holders.
  *
- * Not done: Consul's LockFlagValue/SemaphoreFlagValue flags (64-bit values beyond JS's exact
- * integers); keys are written with flags 0.
+ * Keys carry Consul's magic flags (api.LockFlagValue on a lock key, api.SemaphoreFlagValue on
+ * a semaphore's keys), so `herald lock` and `consul lock` (or any Consul API client) on the
+ * same prefix exclude each other, and a lock used as a semaphore, or a key that is no lock at
+ * all, is refused as a conflict.
  */
 import type { AgentClient } from './http-client.js';
 import { CliError } from './io.js';
+import { parseJsonExactFlags } from '../runtime/json64.js';
+import type { KVFlags } from '../../catalog/state/flags.js';
 
 export const LOCK_KEY = '.lock';
+/** Consul's api.LockFlagValue: marks a key used as a lock. */
+export const LOCK_FLAGS = 0x2ddccbc058a50c18n;
+/** Consul's api.SemaphoreFlagValue: marks the keys of a semaphore. */
+export const SEMAPHORE_FLAGS = 0xe0f69a2baa414de0n;
 /** Pause after a refused acquisition of a free key (lock-delay), like Consul's DefaultLockRetryTime (5 s), shorter. */
 export const RETRY_MS = 1000;
 /** Longest a blocking query waits before re-asking. */
@@ -28,6 +36,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 
 interface Entry {
   Key: string;
+  Flags: KVFlags;
   Value: string | null;
   Session?: string;
   ModifyIndex: number;
@@ -77,7 +86,7 @@ export class Contender {
     const idx = Number(r.headers['x-consul-index'] ?? 0);
     if (r.status === 404) return { value: null, index: idx };
     if (r.status !== 200) throw new CliError(`lock: unexpected response ${r.status} (${r.text.trim()})`);
-    return { value: JSON.parse(r.text) as T, index: idx };
+    return { value: parseJsonExactFlags(r.text) as T, index: idx };
   }
 
   private async put(path: string, body?: string, signal?: AbortSignal): Promise<boolean> {
@@ -107,11 +116,12 @@ export class Contender {
     while (!this.expired(deadline, signal)) {
       const { value, index: idx } = await this.get<Entry[]>(kvPath(this.lockKey), index, signal);
       const e = value?.[0];
+      if (e !== undefined && e.Flags !== LOCK_FLAGS) throw new CliError(`lock: ${this.lockKey}: Existing key does not match lock use`);
       if (e?.Session && e.Session !== this.session) {
         index = idx;
         continue;
       }
-      if (await this.put(`${kvPath(this.lockKey)}?acquire=${this.session}`, '', signal)) return true;
+      if (await this.put(`${kvPath(this.lockKey)}?acquire=${this.session}&flags=${LOCK_FLAGS}`, '', signal)) return true;
       index = 0;
       await sleep(RETRY_MS, signal);
     }
@@ -119,7 +129,7 @@ export class Contender {
   }
 
   private async acquireSemaphore(deadline: number, signal?: AbortSignal): Promise<boolean> {
-    if (!(await this.put(`${kvPath(this.contenderKey)}?acquire=${this.session}`, '', signal))) {
+    if (!(await this.put(`${kvPath(this.contenderKey)}?acquire=${this.session}&flags=${SEMAPHORE_FLAGS}`, '', signal))) {
       throw new CliError(`lock: cannot create contender entry ${this.contenderKey}`);
     }
     let index = 0;
@@ -134,7 +144,7 @@ export class Contender {
       if (Object.keys(sem.Holders).length < sem.Limit) {
         sem.Holders[this.session] = true;
         const cas = lock?.ModifyIndex ?? 0;
-        if (await this.put(`${kvPath(this.lockKey)}?cas=${cas}`, JSON.stringify(sem), signal)) return true;
+        if (await this.put(`${kvPath(this.lockKey)}?cas=${cas}&flags=${SEMAPHORE_FLAGS}`, JSON.stringify(sem), signal)) return true;
         index = 0;
         continue;
       }
@@ -174,7 +184,7 @@ export class Contender {
   /** Gives the lock or slot up (best effort); the session's destruction releases the rest. */
   async release(): Promise<void> {
     if (this.limit <= 1) {
-      await this.put(`${kvPath(this.lockKey)}?release=${this.session}`);
+      await this.put(`${kvPath(this.lockKey)}?release=${this.session}&flags=${LOCK_FLAGS}`);
       return;
     }
     for (let i = 0; i < 10; i++) {
@@ -184,13 +194,14 @@ export class Contender {
       const sem = decodeSemaphore(lock, this.limit);
       if (!sem.Holders[this.session]) break;
       delete sem.Holders[this.session];
-      if (await this.put(`${kvPath(this.lockKey)}?cas=${lock.ModifyIndex}`, JSON.stringify(sem))) break;
+      if (await this.put(`${kvPath(this.lockKey)}?cas=${lock.ModifyIndex}&flags=${SEMAPHORE_FLAGS}`, JSON.stringify(sem))) break;
     }
     await this.c.request('DELETE', kvPath(this.contenderKey));
   }
 }
 
 function decodeSemaphore(e: Entry | undefined, limit: number): SemaphoreValue {
+  if (e && e.Flags !== SEMAPHORE_FLAGS) throw new CliError(`lock: ${e.Key}: Existing key does not match semaphore use`);
   if (!e || e.Value === null) return { Limit: limit, Holders: {} };
   let v: SemaphoreValue;
   try {

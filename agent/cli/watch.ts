@@ -3,6 +3,7 @@ import { clientFor } from './client.js';
 import { CliError, type CliIO } from './io.js';
 import { SystemClock } from '../runtime/clock.js';
 import { createLogger } from '../runtime/logger.js';
+import { stringifyJson } from '../runtime/json64.js';
 import { Watcher } from '../watch/watcher.js';
 import { WATCH_TYPES, WatchError, watchQuery, type WatchParams, type WatchType } from '../watch/plan.js';
 import { agentFetch } from '../watch/agent-watches.js';
@@ -68,7 +69,7 @@ export function registerWatchCommand(program: Command, io: CliIO): void {
         handlerArgs.length > 0
           ? scriptHandler({ shell: handlerArgs.join(' '), clock, logger, stdout: io.stdout, timeoutMs: 5 * 60_000 })
           : (value: unknown) => {
-              io.stdout.write(`${JSON.stringify(value, null, 4)}\n`);
+              io.stdout.write(`${stringifyJson(value, 4)}\n`);
             };
       const w = new Watcher({ params, fetch: agentFetch(base), handler, clock, logger });
       w.start();

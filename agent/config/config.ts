@@ -56,6 +56,7 @@ export interface RuntimeConfig {
     udpAnswerLimit: number;
     aRecordLimit: number;
     onlyPassing: boolean;
+    enableAdditionalNodeMetaTxt: boolean;
     enableTruncate: boolean;
     recursorTimeoutMs: number;
     recursorStrategy: 'sequential' | 'random';
@@ -228,6 +229,7 @@ export function defaults(dev: boolean): RawConfig {
       udp_answer_limit: 3,
       a_record_limit: 0,
       only_passing: false,
+      enable_additional_node_meta_txt: true,
       enable_truncate: true,
       recursor_timeout: '2s',
       recursor_strategy: 'sequential',
@@ -312,6 +314,7 @@ export function buildConfig(flags: FlagConfig, pickAdvertise: () => string = fir
       udpAnswerLimit: dns['udp_answer_limit'] as number,
       aRecordLimit: dns['a_record_limit'] as number,
       onlyPassing: dns['only_passing'] as boolean,
+      enableAdditionalNodeMetaTxt: dns['enable_additional_node_meta_txt'] as boolean,
       enableTruncate: dns['enable_truncate'] as boolean,
       recursorTimeoutMs: parseDuration(dns['recursor_timeout'] as string),
       recursorStrategy: dns['recursor_strategy'] as 'sequential' | 'random',

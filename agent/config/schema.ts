@@ -108,6 +108,7 @@ export const SCHEMA: Record<string, Spec> = {
       udp_answer_limit: { kind: 'int', min: 1, max: 4096, doc: 'Max answers in a UDP response (default 3).' },
       a_record_limit: { kind: 'int', min: 0, max: 4096, doc: 'Max A/AAAA answers (default 0 = no limit).' },
       only_passing: { kind: 'bool', doc: 'Leave out instances with warning checks too.' },
+      enable_additional_node_meta_txt: { kind: 'bool', doc: 'Node meta as TXT in the additional section of node A/AAAA and SRV answers (default true).' },
       enable_truncate: { kind: 'bool', doc: 'Set TC when records were left out (default true in Herald).' },
       recursor_timeout: { kind: 'duration', min: 1, doc: 'Timeout for a recursor query (default "2s").' },
       recursor_strategy: {

@@ -1,4 +1,5 @@
 import Koa from 'koa';
+import { stringifyJson } from '../runtime/json64.js';
 import Router from '@koa/router';
 import type { Logger } from '../runtime/logger.js';
 import type { RuntimeConfig } from '../config/config.js';
@@ -143,7 +144,7 @@ const jsonCache = new WeakMap<object, string>();
 export function sendJson(ctx: Koa.Context, value: unknown): void {
   ctx.type = 'application/json';
   if ('pretty' in ctx.query) {
-    ctx.body = JSON.stringify(value, null, 4);
+    ctx.body = stringifyJson(value, 4);
     return;
   }
   if (value === null || typeof value !== 'object') {
@@ -151,7 +152,7 @@ export function sendJson(ctx: Koa.Context, value: unknown): void {
     return;
   }
   let text = jsonCache.get(value);
-  if (text === undefined) jsonCache.set(value, (text = JSON.stringify(value)));
+  if (text === undefined) jsonCache.set(value, (text = stringifyJson(value)));
   ctx.body = text;
 }
 

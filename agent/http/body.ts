@@ -27,14 +27,14 @@ export async function readBody(ctx: Context, limit: number): Promise<Buffer> {
 }
 
 /**
- * Reads and parses a JSON body. An empty body is `undefined`; malformed JSON is a 400 whose
+ * Reads and parses a JSON body (with `parse`, JSON.parse by default). An empty body is `undefined`; malformed JSON is a 400 whose
  * message says where parsing failed.
  */
-export async function readJson(ctx: Context, limit = DEFAULT_JSON_LIMIT): Promise<unknown> {
+export async function readJson(ctx: Context, limit = DEFAULT_JSON_LIMIT, parse: (text: string) => unknown = JSON.parse): Promise<unknown> {
   const buf = await readBody(ctx, limit);
   if (buf.length === 0) return undefined;
   try {
-    return JSON.parse(buf.toString('utf8'));
+    return parse(buf.toString('utf8'));
   } catch (e) {
     throw new BadRequestError(`Request decode failed: ${(e as Error).message}`);
   }

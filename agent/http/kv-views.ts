@@ -4,19 +4,19 @@
  * a Go duration string), Session omitted when no lock is held.
  */
 import { formatDuration } from '../config/duration.js';
-import type { SessionRow } from '../../catalog/state/index.js';
+import type { KVFlags, SessionRow } from '../../catalog/state/index.js';
 
 export interface DirEntryJson {
   LockIndex: number;
   Key: string;
-  Flags: number;
+  Flags: KVFlags;
   Value: string | null;
   Session?: string;
   CreateIndex: number;
   ModifyIndex: number;
 }
 
-export function dirEntryJson(r: { Key: string; Flags: number; Value: Uint8Array | null; LockIndex: number; Session: string; CreateIndex: number; ModifyIndex: number }): DirEntryJson {
+export function dirEntryJson(r: { Key: string; Flags: KVFlags; Value: Uint8Array | null; LockIndex: number; Session: string; CreateIndex: number; ModifyIndex: number }): DirEntryJson {
   const out: DirEntryJson = {
     LockIndex: r.LockIndex,
     Key: r.Key,

@@ -5,6 +5,7 @@ import { CatalogError } from '../../catalog/errors.js';
 import type { CatalogQuery, CatalogQueryValue, CatalogReadResponse } from '../../catalog/query.js';
 import type { ApplyResult, Command } from '../../catalog/state/index.js';
 import type { CatalogClient, CatalogClientReadRequest } from '../http/catalog-client.js';
+import type { Consistency } from '../http/query.js';
 import type { RpcClient } from './client.js';
 import { RpcError } from './errors.js';
 import type { RpcServer } from './server.js';
@@ -54,13 +55,25 @@ export class ServerCatalogClient implements CatalogClient {
 
   async read<Q extends CatalogQuery>(req: CatalogClientReadRequest<Q>, signal?: AbortSignal): Promise<CatalogReadResponse<CatalogQueryValue<Q>>> {
     try {
-      if (req.consistency === 'stale') return await this.endpoint.read(req, signal);
-      if (!this.server.isLeader) return await this.forward<CatalogReadResponse<CatalogQueryValue<Q>>>(CatalogMethods.Read, req, attemptTimeout(req));
-      if (req.consistency === 'consistent') await this.server.raft.readIndex();
-      return await this.endpoint.read(req, signal);
+      return await this.route(req.consistency, () => this.endpoint.read(req, signal), CatalogMethods.Read, req, attemptTimeout(req));
     } catch (e) {
       throw toCatalogError(e);
     }
+  }
+
+  /**
+   * Runs a read where a consistency mode puts it: `local` here for `stale`; for `default`
+   * here only on the leader, else `method(args)` is sent to the leader and its result
+   * returned; for `consistent` likewise, and the leader first confirms its leadership and
+   * waits until its state has applied the read index (a ReadIndex round), so `local` sees
+   * every write acknowledged before the call. Throws the Raft/RPC error when there is no
+   * leader to ask (callers map it: "No cluster leader", DNS SERVFAIL).
+   */
+  async route<T>(consistency: Consistency, local: () => T | Promise<T>, method: string, args: unknown, timeoutMs: number): Promise<T> {
+    if (consistency === 'stale') return await local();
+    if (!this.server.isLeader) return await this.forward<T>(method, args, timeoutMs);
+    if (consistency === 'consistent') await this.server.raft.readIndex();
+    return await local();
   }
 
   async write(cmd: Command): Promise<ApplyResult> {

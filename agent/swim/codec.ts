@@ -1,5 +1,7 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { Packr, Unpackr } from 'msgpackr';
 import {
+  MAX_UDP_PACKET,
   MAX_EVENT_BYTES,
   MAX_NAME_BYTES,
   MAX_TAGS_BYTES,
@@ -19,6 +21,10 @@ import {
  * order. Decoding is total: any input yields either a validated packet or an error value;
  * nothing throws out of the codec, and input longer than the caller's limit is refused
  * before it is parsed, so allocation is bounded by the limit.
+ *
+ * A datagram may instead carry `[[11, bytes]]`: the msgpack message array deflated (raw
+ * DEFLATE, RFC 1951), like memberlist's compress message. The decoder inflates it with the
+ * same byte limit on the output and then validates the messages as usual.
  */
 
 /** Largest datagram accepted (UDP payload limit). */
@@ -29,6 +35,14 @@ export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 export const MAX_MESSAGES = 1024;
 /** Largest number of member states in one push-pull. */
 export const MAX_STATES = 20_000;
+
+/**
+ * Largest plain datagram {@link encodeDatagrams} emits: {@link MAX_UDP_PACKET} less room for
+ * the keyring's seal (29 bytes), so a sealed datagram still fits memberlist's UDP buffer size.
+ */
+export const MAX_PLAIN_DATAGRAM = MAX_UDP_PACKET - 32;
+/** Packets smaller than this are sent as they are: deflate would not pay for its CPU. */
+const COMPRESS_MIN_BYTES = 128;
 
 export type DecodeResult = { ok: true; packet: Packet } | { ok: false; error: string };
 
@@ -42,6 +56,32 @@ export function encodePacket(p: Packet): Uint8Array {
   out[0] = p.v & 0xff;
   out.set(body, 1);
   return out;
+}
+
+/**
+ * Encodes a packet as one or more datagrams of at most `maxBytes` each (the packet's first
+ * message, e.g. a ping or ack, always in the first). With `compress`, a packet of at least
+ * 128 bytes is deflated when that makes it smaller. A datagram still over `maxBytes` is split
+ * between its messages, halving until each part fits or is a single message. Deterministic:
+ * equal packets give equal bytes.
+ */
+export function encodeDatagrams(p: Packet, compress: boolean, maxBytes = MAX_PLAIN_DATAGRAM): Uint8Array[] {
+  const plain = encodePacket(p);
+  let out = plain;
+  if (compress && plain.length >= COMPRESS_MIN_BYTES) {
+    const wrapped = packr.pack([[MsgType.Compressed, deflateRawSync(plain.subarray(1))]]);
+    if (wrapped.length + 1 < plain.length) {
+      out = new Uint8Array(wrapped.length + 1);
+      out[0] = p.v & 0xff;
+      out.set(wrapped, 1);
+    }
+  }
+  if (out.length <= maxBytes || p.msgs.length < 2) return [out];
+  const half = Math.ceil(p.msgs.length / 2);
+  return [
+    ...encodeDatagrams({ v: p.v, msgs: p.msgs.slice(0, half) }, compress, maxBytes),
+    ...encodeDatagrams({ v: p.v, msgs: p.msgs.slice(half) }, compress, maxBytes),
+  ];
 }
 
 /** Decodes and validates. Never throws. */
@@ -59,6 +99,22 @@ export function decodePacket(buf: Uint8Array, maxBytes = MAX_DATAGRAM_BYTES): De
       return fail(`malformed msgpack: ${(err as Error)?.message ?? String(err)}`);
     }
     if (!Array.isArray(raw)) return fail('body is not an array');
+    if (raw.length === 1 && isArr(raw[0]) && raw[0][0] === MsgType.Compressed) {
+      const w = raw[0] as unknown[];
+      if (w.length !== 2 || !(w[1] instanceof Uint8Array)) return fail('malformed compressed message');
+      let body: Uint8Array;
+      try {
+        body = inflateRawSync(w[1], { maxOutputLength: maxBytes });
+      } catch (err) {
+        return fail(`bad compressed body: ${(err as Error)?.message ?? String(err)}`);
+      }
+      try {
+        raw = unpackr.unpack(body);
+      } catch (err) {
+        return fail(`malformed msgpack: ${(err as Error)?.message ?? String(err)}`);
+      }
+      if (!Array.isArray(raw)) return fail('body is not an array');
+    }
     if (raw.length === 0 || raw.length > MAX_MESSAGES) return fail(`bad message count ${raw.length}`);
     const msgs: Message[] = [];
     for (const w of raw) {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { SystemClock, type Clock, type TimerHandle } from '../runtime/clock.js';
 import { silentLogger, type Logger } from '../runtime/logger.js';
 import { randomRng, type Rng } from '../runtime/rng.js';
-import { decodePacket, encodePacket, MAX_DATAGRAM_BYTES, MAX_FRAME_BYTES } from './codec.js';
+import { decodePacket, encodeDatagrams, encodePacket, MAX_DATAGRAM_BYTES, MAX_FRAME_BYTES } from './codec.js';
 import { makeConfig, type ProfileName, type SwimConfig } from './core/config.js';
 import { SwimError } from './core/errors.js';
 import type { MemberInfo } from './core/membership.js';
@@ -360,10 +360,12 @@ export class Gossip extends EventEmitter<GossipEvents> {
   private perform(o: Output): void {
     switch (o.kind) {
       case 'udp': {
-        const data = this.seal(encodePacket(o.packet));
-        this.counters.packetsSent++;
-        this.counters.bytesSent += data.length;
-        this.transport?.sendUdp(o.to, data);
+        for (const d of encodeDatagrams(o.packet, this.config.compression)) {
+          const data = this.seal(d);
+          this.counters.packetsSent++;
+          this.counters.bytesSent += data.length;
+          this.transport?.sendUdp(o.to, data);
+        }
         return;
       }
       case 'stream':

@@ -9,6 +9,7 @@ import type { CatalogServer } from '../../catalog/server.js';
 import type { StateStore } from '../../catalog/state/index.js';
 import type { Telemetry } from './registry.js';
 import type { DnsServer } from '../../dns/server.js';
+import type { DnsRouteCounters } from '../rpc/dns.js';
 
 /** Gossip: member events, packet/stream totals, probe outcomes, awareness, members by status. */
 export function gossipMetrics(t: Telemetry, gossip: Gossip): void {
@@ -115,8 +116,16 @@ export function httpMetrics(t: Telemetry, now: () => number = Date.now): (ctx: C
  * DNS: response-cache counters of the agent's DNS servers, summed, read on scrape. The DNS
  * server may also count into the registry directly (`consul.dns.domain_query`, ...).
  */
-export function dnsMetrics(t: Telemetry, servers: () => readonly DnsServer[]): void {
+export function dnsMetrics(t: Telemetry, servers: () => readonly DnsServer[], routes: () => DnsRouteCounters | undefined = () => undefined): void {
   t.addCollector(() => {
+    const r = routes();
+    if (r !== undefined) {
+      t.counterTotal('consul.dns.stale_queries', r.stale);
+      t.counterTotal('consul.dns.leader_queries', r.leader);
+      t.counterTotal('consul.dns.consistent_queries', r.consistent);
+      t.counterTotal('consul.dns.forwarded_to_leader', r.forwarded);
+      t.counterTotal('consul.dns.no_leader', r.failed);
+    }
     let hits = 0;
     let misses = 0;
     let size = 0;

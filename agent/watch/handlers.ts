@@ -10,6 +10,7 @@
  *   each failure is logged, and the last one rejects.
  */
 import { spawn } from 'node:child_process';
+import { stringifyJson } from '../runtime/json64.js';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Clock } from '../runtime/clock.js';
@@ -60,7 +61,7 @@ export function scriptHandler(o: ScriptHandlerOptions): WatchHandler {
         }
       }, timeoutMs);
       child.stdin.on('error', () => {});
-      child.stdin.end(`${JSON.stringify(value)}\n`);
+      child.stdin.end(`${stringifyJson(value)}\n`);
       child.on('error', (e) => {
         o.clock.clearTimeout(timer);
         reject(new Error(`watch: handler ${argv[0]} could not start: ${e.message}`));
@@ -124,7 +125,7 @@ export function httpHandler(o: HttpHandlerOptions): WatchHandler {
       req.end(body);
     });
   return async (value, index) => {
-    const body = JSON.stringify(value);
+    const body = stringifyJson(value);
     for (let attempt = 1; ; attempt++) {
       let problem: string;
       try {

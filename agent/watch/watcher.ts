@@ -20,6 +20,7 @@ import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import { silentLogger } from '../runtime/logger.js';
 import { watchQuery, type WatchParams, type WatchQuery } from './plan.js';
+import { parseJsonExactFlags } from '../runtime/json64.js';
 
 /** One HTTP GET of the agent API. */
 export type WatchFetch = (path: string, signal: AbortSignal) => Promise<{ status: number; text: string; index: number }>;
@@ -73,7 +74,7 @@ export class Watcher extends StoppableLoop {
         const r = await this.o.fetch(path, ac.signal);
         if (r.status === 404 && this.query.notFound !== undefined) value = this.query.notFound;
         else if (r.status < 200 || r.status > 299) throw new Error(`Unexpected response code: ${r.status} (${r.text.trim()})`);
-        else value = this.query.extract(JSON.parse(r.text));
+        else value = this.query.extract(parseJsonExactFlags(r.text));
         newIndex = r.index;
       } catch (err) {
         if (this.stopped) break;

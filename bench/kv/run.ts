@@ -12,6 +12,7 @@
  * Requests go to the leader's HTTP port (a follower would forward over RPC).
  * Prints one JSON line per measurement and a summary with herald/etcd writes/s (target ≥ 1.0).
  */
+import { HERALD_BIN } from '../lib/agents.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -21,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Repository root, from dist/bench/kv/. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MAIN = join(ROOT, 'dist', 'agent', 'cli', 'main.js');
+const MAIN = HERALD_BIN;
 
 function freePort(): Promise<number> {
   return new Promise((res, rej) => {

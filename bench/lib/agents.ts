@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root (this file runs from `<root>/dist/bench/lib/`). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MAIN = join(REPO_ROOT, 'dist', 'agent', 'cli', 'main.js');
+/** The bundled `herald` executable (`npm run build`), as package.json's `bin` ships it. */
+export const HERALD_BIN = join(REPO_ROOT, 'dist', 'herald.mjs');
+const MAIN = HERALD_BIN;
 
 export interface AgentPorts {
   http: number;

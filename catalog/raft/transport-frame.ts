@@ -24,7 +24,9 @@ export interface Hello {
 }
 
 const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: false });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+// 'auto': a 64-bit integer within 2^53 − 1 decodes as a number, a larger one as an exact bigint
+// (KV flags are uint64; see catalog/state/flags.ts), never as a rounded number.
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'number' }); // msgpackr's typings lag its runtime, which supports 'auto'
 
 /** Encodes one frame; throws if the value cannot be encoded. */
 export function encodeFrame(kind: FrameKind, body: unknown, version = FRAME_VERSION): Buffer {

@@ -8,6 +8,7 @@
  */
 import { Packr } from 'msgpackr';
 import { CommandDecodeError } from './errors.js';
+import { canonicalFlags, type KVFlags } from './flags.js';
 import type { ServiceAddress, StringMap, Weights } from './types.js';
 
 export const CommandType = {
@@ -39,7 +40,7 @@ export type KVOp = (typeof KV_OPS)[number];
 /** Consul's KV entry as a write carries it (DirEnt). */
 export interface DirEntInput {
   Key: string;
-  Flags?: number;
+  Flags?: KVFlags;
   Value?: Uint8Array | null;
   /** lock/unlock: the session acquiring or releasing. */
   Session?: string;
@@ -103,7 +104,7 @@ export interface TxnKVOp {
   Verb: TxnKVVerb;
   Key: string;
   Value?: Uint8Array | null;
-  Flags?: number;
+  Flags?: KVFlags;
   /** cas, delete-cas, check-index: the expected ModifyIndex. */
   Index?: number;
   /** lock, unlock, check-session. */
@@ -317,6 +318,15 @@ function optInt(o: Record<string, unknown>, k: string, path: string): void {
   if (v !== undefined && v !== null && !Number.isInteger(v)) throw new CommandDecodeError(`${path}.${k}: expected an integer`);
 }
 
+/** Validates `o.Flags` as a uint64 and stores its canonical form (see flags.ts), so equal flags apply equally on every server. */
+function optFlags(o: Record<string, unknown>, path: string): void {
+  const v = o.Flags;
+  if (v === undefined || v === null) return;
+  const f = canonicalFlags(v);
+  if (f === undefined) throw new CommandDecodeError(`${path}.Flags: expected an unsigned 64-bit integer`);
+  o.Flags = f;
+}
+
 function optStrMap(o: Record<string, unknown>, k: string, path: string): void {
   const v = o[k];
   if (v === undefined || v === null) return;
@@ -406,7 +416,7 @@ function checkKVS(v: unknown, path: string): KVSRequest {
   const d = obj(o.DirEnt, `${path}.DirEnt`);
   reqStr(d, 'Key', `${path}.DirEnt`);
   optStr(d, 'Session', `${path}.DirEnt`);
-  optInt(d, 'Flags', `${path}.DirEnt`);
+  optFlags(d, `${path}.DirEnt`);
   optInt(d, 'ModifyIndex', `${path}.DirEnt`);
   optBytes(d, 'Value', `${path}.DirEnt`);
   return o as unknown as KVSRequest;
@@ -443,7 +453,7 @@ function checkTxn(v: unknown, path: string): TxnRequest {
     oneOf(kv, 'Verb', TXN_KV_VERBS, p);
     reqStr(kv, 'Key', p);
     optStr(kv, 'Session', p);
-    optInt(kv, 'Flags', p);
+    optFlags(kv, p);
     optInt(kv, 'Index', p);
     optBytes(kv, 'Value', p);
   });

@@ -18,6 +18,7 @@ export type { WatchKey } from './watch.js';
 export type { TableName } from './schema.js';
 export type { HealthStatus, StringMap, ServiceAddress, Weights, KVRow, SessionRow, SessionBehavior, TombstoneRow } from './types.js';
 export { HEALTH_STATUSES } from './types.js';
+export { canonicalFlags, parseFlags, MAX_FLAGS, type KVFlags } from './flags.js';
 export type {
   NodeView, NodeServiceView, CatalogServiceView, HealthCheckView, CheckServiceNodeView,
   NodeInfoView, NodeServicesView, ServiceInstanceView, AddressLookupView,

@@ -14,6 +14,7 @@
 import type { KVSRequest, TxnKVOp, TxnRequest } from './commands.js';
 import type { WriteTx } from './tx.js';
 import type { KVRow } from './types.js';
+import type { KVFlags } from './flags.js';
 
 /** What a write produced: a value for the caller, or an error (the caller rolls back). */
 export type WriteOutcome = { ok: true; value?: unknown; rollback?: boolean } | { ok: false; error: string };
@@ -22,7 +23,7 @@ const EMPTY = new Uint8Array(0);
 
 interface EntryInput {
   Key: string;
-  Flags?: number;
+  Flags?: KVFlags;
   Value?: Uint8Array | null;
 }
 

@@ -8,6 +8,7 @@
  */
 import { Packr } from 'msgpackr';
 import { SnapshotError } from './errors.js';
+import { canonicalFlags } from './flags.js';
 import type { CheckRow, KVRow, LockDelayRow, NodeRow, ServiceRow, SessionRow, TombstoneRow } from './types.js';
 
 export const SNAPSHOT_VERSION = 2;
@@ -70,7 +71,9 @@ export function decodeSnapshot(data: Uint8Array): SnapshotData {
   rows('KVs', ['Key', 'Session']);
   (o.KVs as Array<Record<string, unknown>>).forEach((r, i) => {
     if (!(r.Value instanceof Uint8Array)) throw new SnapshotError(`KVs[${i}].Value: expected bytes`);
-    if (!Number.isInteger(r.Flags) || !Number.isInteger(r.LockIndex)) throw new SnapshotError(`KVs[${i}]: Flags and LockIndex must be integers`);
+    const flags = canonicalFlags(r.Flags);
+    if (flags === undefined || !Number.isInteger(r.LockIndex)) throw new SnapshotError(`KVs[${i}]: Flags and LockIndex must be integers`);
+    r.Flags = flags;
   });
   rows('Sessions', ['ID', 'Name', 'Node', 'Behavior']);
   for (const k of ['Tombstones', 'LockDelays']) {

@@ -14,6 +14,8 @@ export const HEALTH_STATUSES: readonly HealthStatus[] = ['passing', 'warning', '
 
 export type StringMap = Record<string, string>;
 
+import type { KVFlags } from './flags.js';
+
 /** Address with port, the value type of a service's TaggedAddresses (Consul's ServiceAddress). */
 export interface ServiceAddress {
   Address: string;
@@ -83,7 +85,7 @@ export const nameKey = (name: string): string => name.toLowerCase();
  */
 export interface KVRow {
   Key: string;
-  Flags: number;
+  Flags: KVFlags;
   Value: Uint8Array;
   /** Number of times the key was acquired by a lock (a new holder increments it). */
   LockIndex: number;

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { HERALD_BIN } from '../lib/herald-bin.js';
 import { spawn } from 'node:child_process';
 import { startAgent, eventually, type AgentProcess } from '../lib/agent-process.js';
 
@@ -12,7 +13,7 @@ describe('herald watch on KV (real agent process)', function () {
     const a = agent;
     await eventually('leader', 10_000, async () => (await a.api<string>('/v1/status/leader')) !== '');
     const watch = (args: string[]): { out: () => string; stop: () => void } => {
-      const p = spawn(process.execPath, ['dist/agent/cli/main.js', 'watch', `-http-addr=127.0.0.1:${a.http}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(process.execPath, [HERALD_BIN, 'watch', `-http-addr=127.0.0.1:${a.http}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       p.stdout.on('data', (d) => (out += String(d)));
       return { out: () => out, stop: () => p.kill('SIGKILL') };

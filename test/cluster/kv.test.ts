@@ -7,7 +7,7 @@ import { runCli } from '../../agent/cli/program.js';
 import { captureIO } from '../lib/io.js';
 import { tempDir } from '../lib/tmp.js';
 
-const MAIN = 'dist/agent/cli/main.js';
+import { HERALD_BIN as MAIN } from '../lib/herald-bin.js';
 
 /** `herald lock` as its own process. */
 function lockProc(agent: AgentProcess, args: string[]): { proc: ChildProcess; done: Promise<{ code: number | null; err: string }> } {

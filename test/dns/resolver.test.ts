@@ -114,6 +114,29 @@ describe('dns/resolver', () => {
     expect(ask(c, 'db1.node.consul', 'A').deps).to.deep.equal([{ table: 'node', name: 'db1' }]);
   });
 
+  it('puts node meta as TXT in the additional section of node A/AAAA and SRV answers, rfc1035- keys as bare values', () => {
+    const c = new Catalog();
+    c.node('n1', '10.0.0.1', 'passing', { rack: 'r1', 'rfc1035-spf': 'v=spf1 -all' }).service('n1', 'web1', 'web', 'passing', { Port: 81 });
+    c.node('n2', '10.0.0.2', 'passing').service('n2', 'web2', 'web', 'passing', { Port: 82, Address: '192.168.0.2' });
+    const meta = (owner: string) => [
+      { name: owner, type: 'TXT', class: 'IN', ttl: 0, data: ['rack=r1'] },
+      { name: owner, type: 'TXT', class: 'IN', ttl: 0, data: ['v=spf1 -all'] },
+    ];
+    const a = ask(c, 'n1.node.consul', 'A');
+    expect(a.groups).to.deep.equal([{ answers: [{ name: 'n1.node.consul', type: 'A', class: 'IN', ttl: 0, data: '10.0.0.1' }], additional: meta('n1.node.consul') }]);
+    expect(ask(c, 'n1.node.consul', 'TXT').groups[0]!.additional).to.deep.equal([]);
+    expect(ask(c, 'n1.node.consul', 'ANY').groups[0]!.additional).to.deep.equal([]);
+    expect(ask(c, 'n2.node.consul', 'A').groups[0]!.additional).to.deep.equal([]);
+    const srv = ask(c, 'web.service.consul', 'SRV');
+    expect(srv.groups.map((g) => g.additional)).to.deep.equal([
+      [{ name: 'n1.node.dc1.consul', type: 'A', class: 'IN', ttl: 0, data: '10.0.0.1' }, ...meta('n1.node.dc1.consul')],
+      [{ name: 'c0a80002.addr.dc1.consul', type: 'A', class: 'IN', ttl: 0, data: '192.168.0.2' }],
+    ]);
+    expect(ask(c, 'n1.node.consul', 'A', { nodeMetaTxt: false }).groups[0]!.additional).to.deep.equal([]);
+    expect(ask(c, 'web.service.consul', 'SRV', { nodeMetaTxt: false }).groups[0]!.additional).to.have.length(1);
+    expect(ask(c, 'web.service.consul', 'A').groups.every((g) => g.additional.length === 0)).to.equal(true);
+  });
+
   it('answers a node with a host name address with a CNAME, and names SRV targets in the zone asked', () => {
     const c = new Catalog().node('edge', 'edge.example.net').service('edge', 'e', 'edge', 'passing', { Port: 443 });
     expect(answers(ask(c, 'edge.node.consul', 'A'))).to.deep.equal([{ name: 'edge.node.consul', type: 'CNAME', class: 'IN', ttl: 0, data: 'edge.example.net' }]);

@@ -87,6 +87,25 @@ describe('dns/server with dig', function () {
     expect(any.answer.map((x) => x[3])).to.deep.equal(['A', 'TXT']);
   });
 
+  it('node meta as TXT in the additional section of node A and SRV answers (enable_additional_node_meta_txt)', async () => {
+    const a = await dig(port, 'n1.node.consul', 'A');
+    expect(a.additional.map((x) => [x[0], x[3], x[4]])).to.deep.equal([['n1.node.consul.', 'TXT', '"rack=r1"']]);
+    const srv = await dig(port, 'v1.web.service.consul', 'SRV', '+tcp');
+    const extra = srv.additional.filter((x) => x[3] !== 'OPT').map((x) => `${x[0]} ${x[3]} ${x[4]}`).sort();
+    // n3 (warning) has no meta: only its A record.
+    expect(extra).to.deep.equal(['n1.node.dc1.consul. A 10.0.0.1', 'n1.node.dc1.consul. TXT "rack=r1"', 'n3.node.dc1.consul. A 10.0.0.3']);
+    const off = await startServer(c, { enableAdditionalNodeMetaTxt: false });
+    try {
+      const p = off.address().port;
+      expect((await dig(p, 'n1.node.consul', 'A')).additional.filter((x) => x[3] !== 'OPT')).to.deep.equal([]);
+      expect((await dig(p, 'v1.web.service.consul', 'SRV')).additional.filter((x) => x[3] === 'TXT')).to.deep.equal([]);
+      // TXT queries answer meta in the answer section either way.
+      expect((await dig(p, 'n1.node.consul', 'TXT')).answer.map((x) => x[4])).to.deep.equal(['"rack=r1"']);
+    } finally {
+      await off.stop();
+    }
+  });
+
   it('addr names for IPv4 and IPv6', async () => {
     expect(rdata((await dig(port, '0a000001.addr.dc1.consul', 'A')).answer)).to.deep.equal(['10.0.0.1']);
     expect(rdata((await dig(port, 'fd000000000000000000000000000006.addr.consul', 'AAAA')).answer)).to.deep.equal(['fd00::6']);

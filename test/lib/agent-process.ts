@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freePort } from './net.js';
 import { tempDir } from './tmp.js';
 
-const MAIN = 'dist/agent/cli/main.js';
+import { HERALD_BIN as MAIN } from './herald-bin.js';
 
 /** A real `herald agent` process on 127.0.0.1 with its own data dir and ports. */
 export interface AgentProcess {

@@ -18,7 +18,7 @@ import { queryParam } from '../query.js';
 import { readWithMeta } from '../read.js';
 import { dirEntryJson } from '../kv-views.js';
 import { catalogOf } from './deps.js';
-import { CommandType, type Command, type KVSRequest } from '../../../catalog/state/index.js';
+import { CommandType, parseFlags, type Command, type KVSRequest } from '../../../catalog/state/index.js';
 
 /** Consul's maximum KV value size (512 KiB). */
 export const MAX_KV_SIZE = 512 * 1024;
@@ -97,7 +97,9 @@ export const kvRoutes: RouteModule = (router, deps) => {
   router.put(path, async (ctx) => {
     const key = keyOf(ctx);
     if (key === '') throw new BadRequestError('Missing key name');
-    const flags = uintParam(ctx, 'flags', 'flags');
+    const flagsText = queryParam(ctx, 'flags');
+    const flags = flagsText === undefined ? undefined : parseFlags(flagsText);
+    if (flagsText !== undefined && flags === undefined) throw new BadRequestError(`Invalid flags: "${flagsText}"`);
     const cas = uintParam(ctx, 'cas', 'cas index');
     const acquire = queryParam(ctx, 'acquire');
     const release = queryParam(ctx, 'release');

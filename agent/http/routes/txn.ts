@@ -12,7 +12,8 @@ import { BadRequestError, HttpError } from '../errors.js';
 import { dirEntryJson } from '../kv-views.js';
 import { commitValue, now, MAX_KV_SIZE } from './kv.js';
 import { readWithMeta } from '../read.js';
-import { CommandType, MAX_TXN_OPS, TXN_KV_VERBS, type TxnKVOp, type TxnKVVerb, type TxnOutcome } from '../../../catalog/state/index.js';
+import { parseJsonExactFlags } from '../../runtime/json64.js';
+import { canonicalFlags, CommandType, MAX_TXN_OPS, TXN_KV_VERBS, type TxnKVOp, type TxnKVVerb, type TxnOutcome } from '../../../catalog/state/index.js';
 
 /** Verbs that only read: a transaction of these alone is a read (consistency modes apply, no Raft entry). */
 const READ_VERBS: ReadonlySet<string> = new Set(['get', 'get-tree', 'check-index', 'check-session', 'check-not-exists']);
@@ -47,8 +48,12 @@ function decodeOp(raw: unknown, i: number): TxnKVOp {
   if (session !== undefined && typeof session !== 'string') throw new BadRequestError(`Operation ${i}: Session: expected a string`);
   const op: TxnKVOp = { Verb: verb as TxnKVVerb, Key: key };
   if (bytes !== undefined) op.Value = bytes;
-  const flags = int('Flags');
-  if (flags !== undefined) op.Flags = flags;
+  const rawFlags = field<unknown>(kv, 'Flags');
+  if (rawFlags !== undefined) {
+    const flags = canonicalFlags(rawFlags);
+    if (flags === undefined) throw new BadRequestError(`Operation ${i}: Flags: expected an unsigned 64-bit integer`);
+    op.Flags = flags;
+  }
   const index = int('Index');
   if (index !== undefined) op.Index = index;
   if (session !== undefined) op.Session = session;
@@ -57,7 +62,7 @@ function decodeOp(raw: unknown, i: number): TxnKVOp {
 
 export const txnRoutes: RouteModule = (router, deps) => {
   router.put('/v1/txn', async (ctx) => {
-    const body = await readJson(ctx, MAX_TXN_BODY);
+    const body = await readJson(ctx, MAX_TXN_BODY, parseJsonExactFlags);
     if (!Array.isArray(body)) throw new BadRequestError('Failed to parse body: expected an array of operations');
     if (body.length > MAX_TXN_OPS) throw new HttpError(413, `Transaction contains too many operations (${body.length} > ${MAX_TXN_OPS})`);
     const ops = body.map((o, i) => ({ KV: decodeOp(o, i) }));

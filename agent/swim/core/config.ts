@@ -33,6 +33,13 @@ export interface SwimConfig {
   tcpTimeoutMs: number;
   /** User events remembered for de-duplication (Serf EventBuffer). */
   eventBufferSize: number;
+  /**
+   * Deflate gossip datagrams (memberlist EnableCompression, on by default). The core then
+   * fills a packet with up to `COMPRESSED_PACKET_BYTES` of messages instead of
+   * `MAX_UDP_PACKET`; the codec splits one that does not compress below the UDP limit.
+   * Receivers always accept both forms.
+   */
+  compression: boolean;
 }
 
 export type ProfileName = 'lan' | 'local';
@@ -59,6 +66,7 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<SwimConfig>>> = {
     reapIntervalMs: 15_000,
     tcpTimeoutMs: 10_000,
     eventBufferSize: 512,
+    compression: true,
   },
   local: {
     tickMs: 10,
@@ -79,6 +87,7 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<SwimConfig>>> = {
     reapIntervalMs: 1_000,
     tcpTimeoutMs: 1_000,
     eventBufferSize: 512,
+    compression: true,
   },
 };
 
@@ -88,6 +97,10 @@ export function makeConfig(profile: ProfileName = 'lan', overrides: Partial<Swim
   if (!base) throw new SwimConfigError(`swim: unknown profile ${String(profile)}`);
   const c = { ...base, ...overrides };
   for (const [k, v] of Object.entries(c)) {
+    if (k === 'compression') {
+      if (typeof v !== 'boolean') throw new SwimConfigError('swim: config compression must be a boolean');
+      continue;
+    }
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new SwimConfigError(`swim: config ${k} must be a non-negative number`);
   }
   if (c.tickMs <= 0) throw new SwimConfigError('swim: config tickMs must be positive');

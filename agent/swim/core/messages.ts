@@ -28,6 +28,11 @@ export const MsgType = {
   UserEvent: 8,
   KeyringOp: 9,
   KeyringAck: 10,
+  /**
+   * Wire only, never a {@link Message}: the codec's wrapper `[11, deflated body]` for a
+   * compressed datagram (memberlist's compress message); the decoder unwraps it.
+   */
+  Compressed: 11,
 } as const;
 
 /** Direct probe. `target` is the name the sender believes lives at the address. */
@@ -168,6 +173,12 @@ export interface Packet {
 export const MAX_UDP_PACKET = 1400;
 /** Bytes reserved per packet for version, framing and encryption overhead. */
 export const PACKET_OVERHEAD = 64;
+/**
+ * With compression on, the core fills a packet with up to this many bytes of (uncompressed)
+ * messages; the codec deflates it into one datagram of at most {@link MAX_UDP_PACKET} bytes
+ * or, when it does not compress that well, splits it into as many as needed.
+ */
+export const COMPRESSED_PACKET_BYTES = 4 * MAX_UDP_PACKET;
 /** Largest encoded tags (memberlist's MetaMaxSize). */
 export const MAX_TAGS_BYTES = 512;
 /** Largest user event payload plus name (Serf's UserEventSizeLimit). */
@@ -188,44 +199,73 @@ export function tagsSize(tags: Tags): number {
   return n;
 }
 
+/** Encoded bytes of a string: UTF-8 length plus the msgpack str header. */
+function strSize(x: string): number {
+  const n = utf8Length(x);
+  return n + (n < 0x20 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
+}
+
+/** Encoded bytes of a number: msgpack's smallest unsigned form (fixint up to 127), else 9. */
+function numSize(x: number): number {
+  if (!Number.isInteger(x) || x < 0) return 9;
+  return x < 0x80 ? 1 : x < 0x100 ? 2 : x < 0x10000 ? 3 : x <= 0xffffffff ? 5 : 9;
+}
+
+/** Header bytes of a msgpack array or map with `n` entries. */
+function headerSize(n: number): number {
+  return n < 16 ? 1 : n < 0x10000 ? 3 : 5;
+}
+
+function tagsEncodedSize(tags: Tags): number {
+  const entries = Object.entries(tags);
+  let n = headerSize(entries.length);
+  for (const [k, v] of entries) n += strSize(k) + strSize(v);
+  return n;
+}
+
+function vsnSize(v: readonly number[]): number {
+  let n = headerSize(v.length);
+  for (const x of v) n += numSize(x);
+  return n;
+}
+
 /**
- * Upper bound on a message's encoded size, used to fill packets without encoding twice.
- * Over-estimates (strings counted at 3 bytes per UTF-16 unit worst case is avoided by using
- * `length * 3` only for non-ASCII); never under-estimates the msgpack encoding.
+ * Encoded size in bytes of one message inside a packet's message array, exactly as the codec
+ * writes it (`[type, ...fields]` in msgpack, smallest integer and string forms). Used to fill
+ * packets up to their byte budget without encoding twice; the codec tests hold it equal to
+ * the encoder's output, so a packet filled by it never exceeds the budget.
  */
 export function estimateSize(m: Message): number {
-  const s = (x: string): number => x.length * 3 + 5;
-  const num = 9;
+  const b = 1; // fixint type number
   switch (m.t) {
     case MsgType.Ping:
-      return 16 + num + s(m.target) + s(m.from);
+      return 1 + b + numSize(m.seq) + strSize(m.target) + strSize(m.from);
     case MsgType.PingReq:
-      return 32 + 2 * num + s(m.target) + s(m.addr) + s(m.from);
+      return 1 + b + numSize(m.seq) + strSize(m.target) + strSize(m.addr) + numSize(m.port) + 1 + strSize(m.from);
     case MsgType.Ack:
     case MsgType.Nack:
-      return 12 + num;
+      return 1 + b + numSize(m.seq);
     case MsgType.Suspect:
+      return 1 + b + strSize(m.node) + numSize(m.inc) + strSize(m.from);
     case MsgType.Dead:
-      return 20 + num + s(m.node) + s(m.from);
-    case MsgType.Alive: {
-      let n = 40 + 5 * num + s(m.node) + s(m.addr);
-      for (const [k, v] of Object.entries(m.tags)) n += s(k) + s(v);
-      return n;
-    }
+      return 1 + b + strSize(m.node) + numSize(m.inc) + strSize(m.from) + (m.prune ? 1 : 0);
+    case MsgType.Alive:
+      return 1 + b + strSize(m.node) + numSize(m.inc) + strSize(m.addr) + numSize(m.port) + tagsEncodedSize(m.tags) + vsnSize(m.vsn);
     case MsgType.PushPull: {
-      let n = 32 + num + s(m.from);
+      let n = 1 + b + strSize(m.from) + 1 + 1 + numSize(m.eventClock) + headerSize(m.states.length);
       for (const st of m.states) {
-        n += 48 + 6 * num + s(st.node) + s(st.addr);
-        for (const [k, v] of Object.entries(st.tags)) n += s(k) + s(v);
+        n += 1 + strSize(st.node) + strSize(st.addr) + numSize(st.port) + tagsEncodedSize(st.tags) + numSize(st.inc) + 1 + vsnSize(st.vsn);
       }
       return n;
     }
-    case MsgType.UserEvent:
-      return 24 + num + s(m.name) + m.payload.length + 5;
+    case MsgType.UserEvent: {
+      const p = m.payload.length;
+      return 1 + b + numSize(m.ltime) + strSize(m.name) + p + (p < 0x100 ? 2 : p < 0x10000 ? 3 : 5) + 1;
+    }
     case MsgType.KeyringOp:
-      return 40 + num + s(m.id) + s(m.op) + s(m.key) + s(m.origin) + s(m.addr);
+      return 1 + b + strSize(m.id) + strSize(m.op) + strSize(m.key) + strSize(m.origin) + strSize(m.addr) + numSize(m.port);
     case MsgType.KeyringAck:
-      return 24 + s(m.id) + s(m.node) + s(m.error);
+      return 1 + b + strSize(m.id) + strSize(m.node) + 1 + strSize(m.error);
   }
 }
 

@@ -8,6 +8,7 @@ import { isLive, memberInfo, MemberTable, sameTags, type Member, type MemberInfo
 import {
   MAX_EVENT_BYTES,
   MAX_TAGS_BYTES,
+  COMPRESSED_PACKET_BYTES,
   MAX_UDP_PACKET,
   MsgType,
   PACKET_OVERHEAD,
@@ -114,6 +115,8 @@ export class SwimCore {
   readonly config: SwimConfig;
   private readonly rng: Rng;
   private readonly t: Ticks;
+  /** Bytes of messages one UDP packet may carry (before compression and encryption). */
+  private readonly packetBytes: number;
   private now = 0;
   private readonly self: Member;
   private readonly table = new MemberTable();
@@ -157,6 +160,7 @@ export class SwimCore {
       tombstone: tk(c.tombstoneTimeoutMs),
       reap: tk(c.reapIntervalMs),
     };
+    this.packetBytes = (c.compression ? COMPRESSED_PACKET_BYTES : MAX_UDP_PACKET) - PACKET_OVERHEAD;
     this.order = new ProbeOrder(this.rng);
     this.awareness = new Awareness(c.awarenessMaxMultiplier);
     this.dedup = new EventDedup(c.eventBufferSize);
@@ -801,7 +805,7 @@ export class SwimCore {
     );
     const limit = retransmitLimit(this.config.retransmitMult, this.table.liveCount());
     for (const m of targets) {
-      const msgs = this.queue.take(MAX_UDP_PACKET - PACKET_OVERHEAD, limit);
+      const msgs = this.queue.take(this.packetBytes, limit);
       if (msgs.length === 0) return;
       this.outputs.push({ kind: 'udp', to: formatAddress(m.addr, m.port), packet: { v: PROTOCOL_VERSION, msgs } });
     }
@@ -826,10 +830,10 @@ export class SwimCore {
 
   /** Sends `primary` to `to`, filling the rest of the datagram with queued broadcasts. */
   private sendUdp(to: Address, primary: Message[]): void {
-    let used = PACKET_OVERHEAD;
+    let used = 0;
     for (const m of primary) used += estimateSize(m);
     const limit = retransmitLimit(this.config.retransmitMult, this.table.liveCount());
-    const extra = this.queue.take(MAX_UDP_PACKET - used, limit);
+    const extra = this.queue.take(this.packetBytes - used, limit);
     this.outputs.push({ kind: 'udp', to, packet: { v: PROTOCOL_VERSION, msgs: extra.length ? [...primary, ...extra] : primary } });
   }
 

@@ -65,4 +65,21 @@ describe('cli: kv commands', function () {
     expect((await run(['kv', 'get', '-detailed', 'copy/cli/b'])).out).to.match(/Flags\s+7/);
     expect((await run(['kv', 'get', 'copy/cli/c'])).out).to.equal('from stdin\n');
   });
+
+  it('keeps 64-bit flags exact through put, get -detailed, export and import; bad import data writes nothing', async () => {
+    expect((await run(['kv', 'put', '-flags=16210313421097356768', 'big/a', 'v'])).code).to.equal(0);
+    expect((await run(['kv', 'get', '-detailed', 'big/a'])).out).to.match(/Flags\s+16210313421097356768\n/);
+    const exp = await run(['kv', 'export', 'big/']);
+    expect(exp.out).to.include('\t\t"flags": 16210313421097356768,');
+    const imp = await run(['kv', 'import', '-prefix=copy/', '-'], exp.out);
+    expect(imp.code, imp.err).to.equal(0);
+    expect((await run(['kv', 'get', '-detailed', 'copy/big/a'])).out).to.match(/Flags\s+16210313421097356768\n/);
+    const tooBig = await run(['kv', 'put', '-flags=18446744073709551616', 'big/b', 'v']);
+    expect(tooBig.code).to.equal(1);
+    expect(tooBig.err).to.include('Invalid -flags');
+    const bad = await run(['kv', 'import', '-'], '[{"key":"imp/ok","value":""},{"key":"imp/bad","flags":-3}]');
+    expect(bad.code).to.equal(1);
+    expect(bad.err).to.include('entry 1: "flags" must be an unsigned 64-bit integer');
+    expect((await run(['kv', 'get', 'imp/ok'])).code, 'nothing imported').to.equal(1);
+  });
 });

@@ -76,6 +76,20 @@ describe('cli: herald lock', function () {
     expect(JSON.parse(Buffer.from(lockEntry[0]!.Value, 'base64').toString())).to.deep.equal({ Limit: 2, Holders: {} });
   });
 
+  it("uses Consul's lock and semaphore flags and refuses a key used the other way", async () => {
+    expect((await lock('jobs/flags', 'true')).code).to.equal(0);
+    expect(await (await t.req('GET', '/v1/kv/jobs/flags/.lock')).text()).to.include('"Flags":3304740253564472344,');
+    expect((await lock('-n', '2', 'jobs/semflags', 'true')).code).to.equal(0);
+    expect(await (await t.req('GET', '/v1/kv/jobs/semflags/.lock')).text()).to.include('"Flags":16210313421097356768,');
+    // A lock prefix used as a semaphore and the other way round are conflicts, as in Consul.
+    const asSem = await lock('-n', '2', 'jobs/flags', 'true');
+    expect(asSem.code).to.equal(1);
+    expect(asSem.err).to.include('Existing key does not match semaphore use');
+    const asLock = await lock('jobs/semflags', 'true');
+    expect(asLock.code).to.equal(1);
+    expect(asLock.err).to.include('Existing key does not match lock use');
+  });
+
   it('-timeout gives up while another session holds the lock; -child-exit-code propagates failure', async () => {
     const held = lock('jobs/busy', 'sleep 2');
     await new Promise((r) => setTimeout(r, 400));

@@ -43,6 +43,27 @@ describe('http: /v1/kv, /v1/session, /v1/txn', function () {
     expect((await t.json('PUT', '/v1/kv/edge', new Uint8Array(512 * 1024))).status).to.equal(200);
   });
 
+  it('flags are exact unsigned 64-bit integers, as Consul\'s lock (0x2ddccbc058a50c18) and semaphore flags need', async () => {
+    for (const flags of ['3304740253564472344', '16210313421097356768', '18446744073709551615']) {
+      expect((await t.json('PUT', `/v1/kv/flags/${flags}?flags=${flags}`, 'x')).status).to.equal(200);
+      const text = await (await t.req('GET', `/v1/kv/flags/${flags}`)).text();
+      expect(text).to.include(`"Flags":${flags},`);
+    }
+    const pretty = await (await t.req('GET', '/v1/kv/flags/?recurse&pretty')).text();
+    expect(pretty).to.include('"Flags": 18446744073709551615,');
+    for (const bad of ['18446744073709551616', '1.5', '0x10', '']) {
+      const r = await t.json('PUT', `/v1/kv/flags/bad?flags=${bad}`, 'x');
+      expect(r, bad).to.deep.include({ status: 400, body: `Invalid flags: "${bad}"` });
+    }
+    expect((await t.req('GET', '/v1/kv/flags/bad')).status).to.equal(404);
+    // The transaction body carries them exactly too (JSON numbers beyond 2^53).
+    const txn = await t.req('PUT', '/v1/txn', '[{"KV":{"Verb":"set","Key":"flags/txn","Flags":16210313421097356768}},{"KV":{"Verb":"get","Key":"flags/txn"}}]');
+    expect(txn.status).to.equal(200);
+    expect(await txn.text()).to.match(/"Key":"flags\/txn","Flags":16210313421097356768,.*"Key":"flags\/txn","Flags":16210313421097356768,/);
+    const tooBig = await t.json('PUT', '/v1/txn', '[{"KV":{"Verb":"set","Key":"flags/t2","Flags":18446744073709551616}}]');
+    expect(tooBig).to.deep.include({ status: 400, body: 'Operation 0: Flags: expected an unsigned 64-bit integer' });
+  });
+
   it('cas: 0 creates only; the current index wins once', async () => {
     expect((await t.json('PUT', '/v1/kv/c?cas=0', 'a')).body).to.equal(true);
     expect((await t.json('PUT', '/v1/kv/c?cas=0', 'b')).body).to.equal(false);

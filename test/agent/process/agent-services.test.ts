@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { freePort } from '../../lib/net.js';
 import { tempDir } from '../../lib/tmp.js';
 
-const MAIN = 'dist/agent/cli/main.js';
+import { HERALD_BIN as MAIN } from '../../lib/herald-bin.js';
 
 function startAgent(args: string[]) {
   const proc = spawn(process.execPath, [MAIN, 'agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -6,7 +6,7 @@ import { tempDir } from '../../lib/tmp.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const MAIN = 'dist/agent/cli/main.js';
+import { HERALD_BIN as MAIN } from '../../lib/herald-bin.js';
 
 /** Starts `herald agent` as a real process and collects its output. */
 function startAgent(args: string[]): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {

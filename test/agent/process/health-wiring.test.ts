@@ -9,7 +9,7 @@ import { runCli } from '../../../agent/cli/program.js';
 import { captureIO } from '../../lib/io.js';
 import { parsePrometheus } from '../../lib/prometheus.js';
 
-const MAIN = 'dist/agent/cli/main.js';
+import { HERALD_BIN as MAIN } from '../../lib/herald-bin.js';
 
 async function server(handler: (body: string) => number): Promise<{ url: string; close(): Promise<void> }> {
   const s: Server = createServer((req, res) => {

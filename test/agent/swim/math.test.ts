@@ -115,6 +115,9 @@ describe('swim math', () => {
     expect([lan.probeIntervalMs, lan.probeTimeoutMs, lan.indirectChecks, lan.gossipIntervalMs, lan.gossipNodes]).to.deep.equal([1000, 500, 3, 200, 3]);
     expect([lan.retransmitMult, lan.suspicionMult, lan.suspicionMaxTimeoutMult, lan.pushPullIntervalMs, lan.awarenessMaxMultiplier]).to.deep.equal([4, 4, 6, 30000, 8]);
     expect(lan.reconnectTimeoutMs).to.equal(72 * 3600 * 1000);
+    expect(lan.compression, 'memberlist EnableCompression defaults to true').to.equal(true);
+    expect(makeConfig('lan', { compression: false }).compression).to.equal(false);
+    expect(() => makeConfig('lan', { compression: 1 as unknown as boolean })).to.throw(/swim: config compression/);
     const local = makeConfig('local');
     expect(local.probeIntervalMs).to.be.lessThan(lan.probeIntervalMs);
     expect(() => makeConfig('lan', { probeTimeoutMs: 2000 })).to.throw(/swim:/);

@@ -1,7 +1,7 @@
 import { SeededRng, type Rng } from '../../../agent/runtime/rng.js';
-import { decodePacket, encodePacket, MAX_FRAME_BYTES } from '../../../agent/swim/codec.js';
+import { decodePacket, encodeDatagrams, encodePacket, MAX_DATAGRAM_BYTES, MAX_FRAME_BYTES, MAX_PLAIN_DATAGRAM } from '../../../agent/swim/codec.js';
 import { makeConfig, type ProfileName, type SwimConfig } from '../../../agent/swim/core/config.js';
-import type { Packet } from '../../../agent/swim/core/messages.js';
+import type { Packet, Tags } from '../../../agent/swim/core/messages.js';
 import { SwimCore, type SwimEvent } from '../../../agent/swim/core/swim.js';
 
 /**
@@ -21,6 +21,26 @@ export interface SimOptions {
   maxDelay?: number;
   /** Round-trip every packet through the codec (slower; proves the core only emits encodable packets). */
   codec?: boolean;
+  /** Tags of the member with index `i`; default `{ role: 'node' }`. */
+  tags?: (i: number) => Tags;
+}
+
+/**
+ * The Serf tags a Herald client agent carries (as `agent/agent.ts` sets them, Consul's
+ * names), with a node ID derived from `i`: about 150 bytes of tags per alive message.
+ */
+export function consulTags(i: number): Tags {
+  const r = new SeededRng(0x5eed0000 + i);
+  const hex = (n: number): string => Array.from({ length: n }, () => r.int(16).toString(16)).join('');
+  return {
+    role: 'node',
+    dc: 'dc1',
+    id: `${hex(8)}-${hex(4)}-4${hex(3)}-8${hex(3)}-${hex(12)}`,
+    vsn: '2',
+    vsn_min: '2',
+    vsn_max: '3',
+    build: '0.1.0:herald',
+  };
 }
 
 interface Delivery {
@@ -54,9 +74,15 @@ export class SwimSim {
   private readonly minDelay: number;
   private readonly maxDelay: number;
   delivered = 0;
+  /**
+   * UDP sent: datagrams, the messages in them, and their encoded bytes. Without `codec` a
+   * packet counts as one datagram and bytes are not counted.
+   */
+  readonly udpStats = { packets: 0, msgs: 0, bytes: 0 };
   /** Addresses whose inbound UDP is all lost (TCP still works). */
   readonly udpBlackhole = new Set<string>();
   private readonly codec: boolean;
+  private readonly tagsOf: (i: number) => Tags;
 
   constructor(opts: SimOptions) {
     this.seed = opts.seed;
@@ -66,13 +92,14 @@ export class SwimSim {
     this.minDelay = opts.minDelay ?? 1;
     this.maxDelay = opts.maxDelay ?? 3;
     this.codec = opts.codec ?? false;
+    this.tagsOf = opts.tags ?? ((): Tags => ({ role: 'node' }));
     for (let i = 0; i < opts.n; i++) this.addNode(`node-${i}`);
   }
 
   addNode(name: string): SimNode {
     const i = this.nodes.length;
     const host = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    const core = new SwimCore({ name, addr: host, port: 7946, tags: { role: 'node' }, config: this.config, rng: this.rng.fork() });
+    const core = new SwimCore({ name, addr: host, port: 7946, tags: this.tagsOf(i), config: this.config, rng: this.rng.fork() });
     const node: SimNode = { name, addr: `${host}:7946`, core, dead: false, group: 0, starvedUntil: 0, missedTicks: 0, backlog: [], events: [] };
     this.nodes.push(node);
     this.byAddr.set(node.addr, node);
@@ -174,12 +201,34 @@ export class SwimSim {
     const dst = this.byAddr.get(d.to);
     if (!dst || dst.group !== src.group) return;
     if (d.kind === 'udp' && this.udpBlackhole.has(d.to)) return;
-    if (d.kind === 'udp' && this.loss > 0 && this.rng.next() < this.loss) return;
+    if (d.kind === 'udp' && this.codec) {
+      // As the driver does: one packet may become several datagrams, each lost on its own.
+      for (const bytes of encodeDatagrams(d.packet, this.config.compression)) {
+        if (bytes.length > MAX_PLAIN_DATAGRAM) throw new Error(`sim seed ${this.seed}: datagram of ${bytes.length} bytes exceeds ${MAX_PLAIN_DATAGRAM}`);
+        const r = decodePacket(bytes, MAX_DATAGRAM_BYTES);
+        if (!r.ok) throw new Error(`sim seed ${this.seed}: core emitted an undecodable packet: ${r.error}`);
+        this.udpStats.packets++;
+        this.udpStats.msgs += r.packet.msgs.length;
+        this.udpStats.bytes += bytes.length;
+        if (this.loss > 0 && this.rng.next() < this.loss) continue;
+        this.enqueue({ ...d, packet: r.packet });
+      }
+      return;
+    }
+    if (d.kind === 'udp') {
+      if (this.loss > 0 && this.rng.next() < this.loss) return;
+      this.udpStats.packets++;
+      this.udpStats.msgs += d.packet.msgs.length;
+    }
     if (this.codec) {
       const r = decodePacket(encodePacket(d.packet), MAX_FRAME_BYTES);
       if (!r.ok) throw new Error(`sim seed ${this.seed}: core emitted an undecodable packet: ${r.error}`);
       d = { ...d, packet: r.packet };
     }
+    this.enqueue(d);
+  }
+
+  private enqueue(d: Delivery): void {
     const at = this.now + this.minDelay + this.rng.int(this.maxDelay - this.minDelay + 1);
     let q = this.inflight.get(at);
     if (!q) this.inflight.set(at, (q = []));

@@ -127,6 +127,13 @@ describe('raft TcpTransport', () => {
     expect(a.stats()).to.include({ connects: 1, stalls: 0 });
   });
 
+  it('frames carry 64-bit integers exactly: safe ones as numbers, larger ones as bigints', () => {
+    const body = { small: 2 ** 40, edge: Number.MAX_SAFE_INTEGER, flags: 0x2ddccbc058a50c18n, max: 18446744073709551615n };
+    const events = new FrameParser(1 << 20).push(encodeFrame(FrameKind.Message, body));
+    expect(events).to.have.length(1);
+    expect(events[0]).to.deep.equal({ type: 'frame', kind: FrameKind.Message, body });
+  });
+
   it('parses addresses', () => {
     expect(parseAddress('127.0.0.1:8300')).to.deep.equal({ host: '127.0.0.1', port: 8300 });
     expect(parseAddress('[::1]:8300')).to.deep.equal({ host: '::1', port: 8300 });

@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync, rmSync, writeFileSync, type WriteStream }
 import { join } from 'node:path';
 import { Network } from './netns.js';
 
-const MAIN = 'dist/agent/cli/main.js';
+import { HERALD_BIN as MAIN } from '../../lib/herald-bin.js';
 export const HTTP_PORT = 8500;
 export const SERF_PORT = 8301;
 export const SERVER_PORT = 8300;
