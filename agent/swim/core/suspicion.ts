@@ -8,6 +8,7 @@ export class Suspicion {
   private readonly confirmers = new Set<string>();
   private confirmations = 0;
   private deadline: number;
+  private lastCalls = 0;
 
   /**
    * @param start tick the suspicion began
@@ -41,6 +42,28 @@ export class Suspicion {
   /** Tick at which the member is to be declared failed. */
   expiresAt(): number {
     return this.deadline;
+  }
+
+  /**
+   * Whether the expired timer may end in a verdict now: only after a last call (see
+   * {@link lastCall}) has had its grace to be refuted, and, while this node's own health
+   * is degraded (`healthy` false), only after `maxCalls` last calls.
+   */
+  mayConclude(healthy: boolean, maxCalls: number): boolean {
+    return this.lastCalls > 0 && (healthy || this.lastCalls >= maxCalls);
+  }
+
+  /**
+   * Records a last call at `now` — the suspicion told to the suspect directly — and
+   * postpones the verdict by `grace` ticks for the refutation to arrive.
+   */
+  lastCall(now: number, grace: number): void {
+    this.lastCalls++;
+    this.deadline = Math.max(this.deadline, now + grace);
+  }
+
+  lastCallCount(): number {
+    return this.lastCalls;
   }
 
   confirmationCount(): number {

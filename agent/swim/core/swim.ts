@@ -77,6 +77,12 @@ export interface SwimCoreStats {
   probes: number;
   probeFailures: number;
   refutations: number;
+  /** Accusations about this node at an already refuted incarnation, answered directly. */
+  staleAccusations: number;
+  /** Failure verdicts ignored because the member that declared them is suspect, failed or left here. */
+  staleVerdicts: number;
+  /** Unconfirmed suspicions told to the suspect directly before a verdict. */
+  lastCalls: number;
   droppedVersion: number;
   queuedBroadcasts: number;
 }
@@ -132,7 +138,7 @@ export class SwimCore {
   private nextReapAt: number;
   private leaving = false;
   private keyringOpCounter = 0;
-  private readonly counters = { probes: 0, probeFailures: 0, refutations: 0, droppedVersion: 0 };
+  private readonly counters = { probes: 0, probeFailures: 0, refutations: 0, staleAccusations: 0, staleVerdicts: 0, lastCalls: 0, droppedVersion: 0 };
 
   constructor(opts: SwimCoreOptions) {
     if (!opts.name || utf8Length(opts.name) > 128) throw new SwimError('swim: node name must be 1..128 bytes');
@@ -202,6 +208,10 @@ export class SwimCore {
       for (const [name, s] of this.suspicions) {
         if (this.now < s.expiresAt()) continue;
         const m = this.table.get(name);
+        if (m && m.status === 'suspect' && !s.mayConclude(this.awareness.getScore() < this.config.awarenessMaxMultiplier / 2, this.config.awarenessMaxMultiplier)) {
+          this.lastCall(m, s);
+          continue;
+        }
         this.suspicions.delete(name);
         if (m && m.status === 'suspect') this.deadNode({ t: MsgType.Dead, node: name, inc: m.incarnation, from: this.name });
       }
@@ -413,6 +423,27 @@ export class SwimCore {
     this.sendUdp(formatAddress(m.addr, m.port), msgs);
   }
 
+  /**
+   * A suspicion ran out. Before the verdict the suspect is told directly (the accusation
+   * ahead of a ping, so the ack carries its refutation) and gets one probe interval to
+   * refute; silence then ends in the verdict as before. The suspect may never have heard of
+   * the suspicion: when this node raised it while itself cut off or paused it was gossiped
+   * into the void, and confirmations may come from members just as stale. A verdict then
+   * would be believed by every member holding the same incarnation. While this node's own
+   * health is degraded (Lifeguard awareness above 0: it has been missing acks, as after a
+   * partition), the last call is repeated up to `awarenessMaxMultiplier` times, so the
+   * verdict waits for its links to be trusted again. Costs a real failure one probe
+   * interval of detection time (more only on a node that is unhealthy itself).
+   */
+  private lastCall(m: Member, s: Suspicion): void {
+    s.lastCall(this.now, this.t.probeInterval);
+    this.counters.lastCalls++;
+    this.sendUdp(formatAddress(m.addr, m.port), [
+      { t: MsgType.Suspect, node: m.name, inc: m.incarnation, from: this.name },
+      { t: MsgType.Ping, seq: ++this.seq, target: m.name, from: this.name },
+    ]);
+  }
+
   private sendIndirect(p: ProbeState): void {
     p.indirectSent = true;
     const target = this.table.get(p.target);
@@ -576,7 +607,11 @@ export class SwimCore {
 
   private suspectNode(s: SuspectMsg): void {
     const m = this.table.get(s.node);
-    if (!m || s.inc < m.incarnation) return;
+    if (!m) return;
+    if (s.inc < m.incarnation) {
+      if (m === this.self) this.answerStaleAccusation(s.from);
+      return;
+    }
     const existing = this.suspicions.get(s.node);
     if (existing && m.status === 'suspect') {
       if (existing.confirm(s.from)) this.queue.push(s.node, s);
@@ -599,7 +634,11 @@ export class SwimCore {
 
   private deadNode(d: DeadMsg): void {
     const m = this.table.get(d.node);
-    if (!m || d.inc < m.incarnation) return;
+    if (!m) return;
+    if (d.inc < m.incarnation) {
+      if (m === this.self && d.from !== this.name) this.answerStaleAccusation(d.from);
+      return;
+    }
     if (m.status === 'failed' && d.from === d.node && m !== this.self) {
       // A leave intent (or force-leave) for a member we already consider failed.
       this.applyLeaveIntent(m, d);
@@ -608,6 +647,17 @@ export class SwimCore {
     if (!isLive(m.status)) {
       if (d.prune && m !== this.self) this.applyLeaveIntent(m, d);
       return;
+    }
+    if (m !== this.self && d.from !== d.node) {
+      // A verdict declared by a member we suspect, or consider failed or left, is doubtful
+      // news: most likely it was reached while that member was cut off from us or stalled
+      // (its accusations then went into the void, so the accused could not refute them).
+      // Ignored; if the accused is really down, healthy members will say so.
+      const declarer = this.table.get(d.from);
+      if (declarer && declarer.status !== 'alive') {
+        this.counters.staleVerdicts++;
+        return;
+      }
     }
     this.suspicions.delete(d.node);
     if (m === this.self) {
@@ -642,6 +692,23 @@ export class SwimCore {
     this.counters.refutations++;
     this.awareness.applyDelta(1);
     this.queue.push(this.name, this.aliveSelf());
+  }
+
+  /**
+   * Someone accused this node (suspect or dead) at an incarnation it has already refuted.
+   * The accuser missed the refutation: a broadcast goes out only a few times, and members
+   * that were paused or busy can miss every copy. Such a member keeps its suspicion even
+   * though its probes are acked (only a newer incarnation clears it) and declares us failed
+   * when the timer runs out. So the refutation is sent straight to the accuser (it hears
+   * the buddy-system accusation on every probe it sends us) and gossiped once more, without
+   * a new incarnation. Costs at most one datagram per stale accusation received.
+   */
+  private answerStaleAccusation(accuser: string): void {
+    if (this.leaving) return;
+    const a = this.table.get(accuser);
+    if (a && a !== this.self && isLive(a.status)) this.sendUdp(formatAddress(a.addr, a.port), [this.aliveSelf()]);
+    this.queue.push(this.name, this.aliveSelf());
+    this.counters.staleAccusations++;
   }
 
   private aliveSelf(): AliveMsg {

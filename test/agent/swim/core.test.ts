@@ -30,6 +30,95 @@ describe('swim core', () => {
     expect(b.core.stats().refutations).to.be.greaterThan(0);
   });
 
+  // Regression (fault suite, `pause`): a member that missed a refutation kept suspecting a
+  // healthy member whose acks kept coming, and declared it failed when its timer ran out.
+  it('answers an accusation at an already refuted incarnation with its alive message, sent to the accuser', () => {
+    const sim = cluster(4);
+    const [b, c] = [sim.nodes[1]!, sim.nodes[2]!];
+    b.core.handle(c.addr, { v: 1, msgs: [{ t: MsgType.Suspect, node: b.name, inc: b.core.incarnation(), from: c.name }] });
+    const refuted = b.core.incarnation();
+    b.core.takeOutputs();
+    // c (the accuser) still holds the old incarnation and accuses again, as its buddy-system
+    // probes do; b neither bumps its incarnation again nor stays silent.
+    for (const msg of [
+      { t: MsgType.Suspect, node: b.name, inc: refuted - 1, from: c.name },
+      { t: MsgType.Dead, node: b.name, inc: refuted - 1, from: c.name },
+    ] as const) {
+      b.core.handle(c.addr, { v: 1, msgs: [msg] });
+      expect(b.core.incarnation(), `seed ${SEED}`).to.equal(refuted);
+      const toAccuser = b.core.takeOutputs().filter((o) => o.kind === 'udp' && o.to === c.addr);
+      const alive = toAccuser.flatMap((o) => (o.kind === 'udp' ? o.packet.msgs : [])).filter((m) => m.t === MsgType.Alive && m.node === b.name);
+      expect(alive.length, `seed ${SEED}: ${msg.t === MsgType.Suspect ? 'suspect' : 'dead'} not answered`).to.be.greaterThan(0);
+      expect(alive.every((m) => m.t === MsgType.Alive && m.inc === refuted), `seed ${SEED}`).to.equal(true);
+    }
+    expect(b.core.stats().staleAccusations, `seed ${SEED}`).to.equal(2);
+    // An accusation at the current incarnation is refuted as before, not merely answered.
+    b.core.handle(c.addr, { v: 1, msgs: [{ t: MsgType.Suspect, node: b.name, inc: refuted, from: c.name }] });
+    expect(b.core.incarnation(), `seed ${SEED}`).to.equal(refuted + 1);
+  });
+
+  /** A lone core that knows `names` as alive members at 10.0.0.2.. (nothing is delivered back). */
+  function lone(names: string[]): SwimCore {
+    const core = new SwimCore({ name: 'a', addr: '10.0.0.1', port: 7946, config: makeConfig('local'), rng: new SeededRng(SEED) });
+    core.handle('10.0.0.2:7946', {
+      v: 1,
+      msgs: names.map((node, i) => ({ t: MsgType.Alive, node, inc: 0, addr: `10.0.0.${2 + i}`, port: 7946, tags: {}, vsn: [1, 1, 1] as [number, number, number] })),
+    });
+    core.takeOutputs();
+    return core;
+  }
+
+  // Regression (fault suite, `control-stale-reads`): a member that had been cut off ended
+  // suspicions its suspects never heard of, and its verdicts were believed by everyone.
+  it('ends a suspicion only after a last call to the suspect (accusation, then ping) has had a probe interval', () => {
+    const a = lone(['b', 'c']);
+    a.handle('10.0.0.3:7946', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 0, from: 'c' }] });
+    const probeTicks = a.config.probeIntervalMs / a.config.tickMs;
+    const lastCalls: number[] = [];
+    let failedAt: number | undefined;
+    for (let i = 0; i < 10_000 && failedAt === undefined; i++) {
+      a.tick();
+      for (const o of a.takeOutputs()) {
+        if (o.kind === 'udp' && o.to === '10.0.0.2:7946' && o.packet.msgs[0]?.t === MsgType.Suspect && o.packet.msgs[1]?.t === MsgType.Ping) lastCalls.push(a.currentTick());
+        if (o.kind === 'event' && o.event.type === 'member-failed' && o.event.member.name === 'b') failedAt = a.currentTick();
+      }
+    }
+    expect(failedAt, `seed ${SEED}: never declared failed`).to.not.equal(undefined);
+    expect(lastCalls.length, `seed ${SEED}`).to.be.greaterThan(0);
+    // Nothing answers here, so a's own health is degraded: the last call is repeated, boundedly.
+    expect(lastCalls.length, `seed ${SEED}`).to.be.at.most(a.config.awarenessMaxMultiplier);
+    expect(failedAt! - lastCalls[lastCalls.length - 1]!, `seed ${SEED}`).to.be.at.least(probeTicks);
+    expect(a.stats().lastCalls, `seed ${SEED}`).to.equal(lastCalls.length);
+  });
+
+  it('a refutation answering the last call saves the suspect', () => {
+    const a = lone(['b', 'c', 'd', 'e']);
+    a.handle('10.0.0.3:7946', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 0, from: 'c' }] });
+    for (let i = 0; i < 10_000; i++) {
+      a.tick();
+      const call = a.takeOutputs().find((o) => o.kind === 'udp' && o.to === '10.0.0.2:7946' && o.packet.msgs[0]?.t === MsgType.Suspect && o.packet.msgs[1]?.t === MsgType.Ping);
+      if (call) break;
+    }
+    expect(a.member('b')?.status, `seed ${SEED}`).to.equal('suspect');
+    a.handle('10.0.0.2:7946', { v: 1, msgs: [{ t: MsgType.Alive, node: 'b', inc: 1, addr: '10.0.0.2', port: 7946, tags: {}, vsn: [1, 1, 1] }] });
+    // Past the last call's grace (one probe interval): no verdict about b.
+    for (let i = 0; i < 2 * (a.config.probeIntervalMs / a.config.tickMs); i++) a.tick();
+    expect(a.takeOutputs().some((o) => o.kind === 'event' && o.event.type === 'member-failed' && o.event.member.name === 'b'), `seed ${SEED}`).to.equal(false);
+    expect(a.member('b')?.status, `seed ${SEED}`).to.not.equal('failed');
+  });
+
+  it('ignores a failure verdict declared by a member it does not consider alive', () => {
+    const a = lone(['b', 'c', 'd']);
+    // c is suspect here: its verdict about b is not believed.
+    a.handle('10.0.0.4:7946', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'c', inc: 0, from: 'd' }] });
+    a.handle('10.0.0.3:7946', { v: 1, msgs: [{ t: MsgType.Dead, node: 'b', inc: 0, from: 'c' }] });
+    expect(a.member('b')?.status).to.equal('alive');
+    expect(a.stats().staleVerdicts).to.equal(1);
+    // d is alive here: its verdict is.
+    a.handle('10.0.0.4:7946', { v: 1, msgs: [{ t: MsgType.Dead, node: 'b', inc: 0, from: 'd' }] });
+    expect(a.member('b')?.status).to.equal('failed');
+  });
+
   it('graceful leave is recorded as left, not failed, and is reaped after the tombstone timeout', () => {
     const seed = SEED + 1;
     const sim = new SwimSim({ seed, n: 5, profile: 'local', config: { tombstoneTimeoutMs: 20_000, reapIntervalMs: 1000 } });

@@ -1,5 +1,6 @@
 import { checkKv, type CheckResult } from '../../lib/linearizability.js';
 import type { Cluster, Host } from './cluster.js';
+import type { FaultLog } from './fault-log.js';
 import type { History } from './history.js';
 import { ACKED_NODE } from './workloads.js';
 
@@ -163,11 +164,40 @@ export class GossipWatch {
     }
   }
 
-  report(faulted: ReadonlySet<string>): CheckReport {
-    const falses = this.verdicts.filter((v) => !faulted.has(v.member));
+  /**
+   * Judges every recorded verdict "observer said member failed at t". It is explained, not
+   * false, when any of these holds:
+   * - the member had a host fault (killed, paused, wiped, impaired) at t or up to
+   *   `memberGraceMs` before: verdicts about it come during the fault or while its
+   *   refutation is on the way, and a suspicion raised during the fault may run its full
+   *   course (the default, 40 s, exceeds the longest suspicion timeout in these clusters,
+   *   6 × 4 s × max(1, log10 20) ≈ 31 s);
+   * - observer and member were ever cut from each other (partition or one-way drop);
+   * - the observer itself had a host fault at t or within `graceMs` before (its view was
+   *   stale: a paused agent resumes with every timer overdue before it reads its backlog,
+   *   and the watch sees a verdict up to a poll interval late).
+   * Every other verdict is a false failure: a healthy member declared failed by a healthy
+   * observer that could reach it. The `lifeguard` stall is not a fault in this sense (it is
+   * what the promise is about), so there no member may be declared failed at all.
+   */
+  report(faults: FaultLog, hosts: readonly string[], graceMs = 2000, memberGraceMs = 40_000): CheckReport {
+    let aboutFaulted = 0;
+    let acrossCut = 0;
+    let byFaulted = 0;
+    const falses: typeof this.verdicts = [];
+    for (const v of this.verdicts) {
+      if (faults.faultedAround(v.member, v.time, memberGraceMs)) aboutFaulted++;
+      else if (faults.wasCut(v.observer, v.member)) acrossCut++;
+      else if (faults.faultedAround(v.observer, v.time, graceMs)) byFaulted++;
+      else falses.push(v);
+    }
+    const untouched = faults.untouched(hosts);
+    const pairs = faults.checkedPairs(hosts);
     const detail =
-      `${this.verdicts.length} failed verdicts, ${falses.length} about never-faulted members` +
-      (falses.length ? `: ${falses.slice(0, 5).map((v) => `${v.observer} said ${v.member} failed at ${(v.time / 1000).toFixed(1)}s`).join('; ')}` : '');
+      `${this.verdicts.length} failed verdicts (${aboutFaulted} about faulted members, ${acrossCut} across a cut, ${byFaulted} by an observer while faulted), ` +
+      `${falses.length} false` +
+      (falses.length ? `: ${falses.slice(0, 5).map((v) => `${v.observer} said ${v.member} failed at ${(v.time / 1000).toFixed(1)}s`).join('; ')}` : '') +
+      `; ${pairs} of ${hosts.length * (hosts.length - 1)} observer→member pairs checked for the whole run (the others outside fault windows); hosts no fault touched: ${untouched.join(',') || 'none'}`;
     return { name: 'gossip-false-failures', anomalies: falses.length, detail };
   }
 }

@@ -140,7 +140,10 @@ export class Cluster {
 
   constructor(readonly opts: ClusterOptions) {
     mkdirSync(opts.dir, { recursive: true });
-    this.net = Network.create(opts.hosts.map((h) => h.name));
+    this.net = Network.create(
+      opts.hosts.map((h) => h.name),
+      opts.note,
+    );
     this.hosts = opts.hosts.map((h) => new Host(h, this.net.addr(h.name), join(opts.dir, 'data', h.name), this));
   }
 

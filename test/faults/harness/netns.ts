@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { Delayer, NETDELAY_QUEUE, netdelayUnsupported, parseSummary } from './netdelay.js';
 
 /**
  * A private L2 network made only of network namespaces this harness creates:
@@ -9,8 +10,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
  * The root-namespace veth lets the test runner reach every agent's HTTP API; nothing is
  * routed beyond the subnet. Every name starts with {@link PREFIX} so {@link cleanupLeftovers}
  * can remove what a crashed run left behind. Faults are applied inside host namespaces:
- * iptables DROP rules for partitions, `tc netem` (or, where the kernel has no netem, iptables
- * `statistic` random drops) for a degraded link.
+ * iptables DROP rules for partitions; for a degraded link `tc netem`, or where the kernel has
+ * no netem the `netdelay` NFQUEUE delayer (see {@link ImpairMode}).
  */
 export const PREFIX = 'hf-';
 export const SUBNET = '10.77.0';
@@ -82,36 +83,60 @@ function probeNetem(ns: string): boolean {
 }
 
 export interface LinkImpairment {
-  /** Packet loss in percent, each direction. */
+  /** Packet loss in percent of the packets each impaired host sends. */
   lossPct: number;
-  /** Added one-way delay (netem only). */
+  /** Added one-way delay (not in `loss-only` mode). */
   delayMs: number;
-  /** Delay variation (netem only); reordering follows from it. */
+  /** Delay variation, the standard deviation of a normal distribution (not in `loss-only` mode); reordering follows from it. */
   jitterMs: number;
+  /** Seeds the delayer's loss and delay draws (host i uses seed + i); default 1. netem is not seeded. */
+  seed?: number;
 }
+
+/**
+ * How {@link Network.impair} degrades a link, best first, as probed when the network is
+ * created. Every mode acts on the packets a host sends on its eth0 (egress, like netem), so
+ * a packet between two impaired hosts is impaired once.
+ * - `netem`: `tc qdisc … netem delay D J distribution normal loss L%`.
+ * - `netdelay`: no netem in this kernel: an iptables `NFQUEUE --queue-bypass` rule on OUTPUT
+ *   hands each packet to the `netdelay` program in the host's namespace, which drops L% and
+ *   releases the others after D ± J (normal, seeded), out of order as the delays fall.
+ * - `loss-only`: neither available (netdelay could not be built): iptables `statistic`
+ *   random drops, no delay or reordering.
+ */
+export type ImpairMode = 'netem' | 'netdelay' | 'loss-only';
 
 /** The live network, if any: only it may tear down (a stale run's cleanup must not remove a newer one). */
 let current: Network | undefined;
 
 export class Network {
   private readonly addrs = new Map<string, string>();
-  /** Whether `tc netem` is available; without it impairments are loss-only. */
-  readonly netem: boolean;
+  /** How links are impaired here; see {@link ImpairMode}. */
+  readonly impairMode: ImpairMode = 'loss-only';
+  /** Why the mode is not `netem` (empty when it is). */
+  readonly impairModeReason: string = '';
+  /** Running delayers by host (netdelay mode, while impaired). */
+  private readonly delayers = new Map<string, Delayer>();
   private destroyed = false;
 
-  private constructor(readonly hosts: readonly string[]) {
+  private constructor(
+    readonly hosts: readonly string[],
+    private readonly note: (what: string) => void,
+  ) {
     hosts.forEach((h, i) => this.addrs.set(h, `${SUBNET}.${10 + i}`));
-    this.netem = false;
   }
 
-  /** Creates the bridge and one namespace per host (names ≤ 10 chars, [a-z0-9]). */
-  static create(hosts: readonly string[]): Network {
+  /**
+   * Creates the bridge and one namespace per host (names ≤ 10 chars, [a-z0-9]). `note`
+   * receives what the delayers report (their packet counts when stopped, an unexpected exit).
+   */
+  static create(hosts: readonly string[], note: (what: string) => void = () => {}): Network {
     const why = unsupportedReason();
     if (why) throw new UnsupportedError(`faults: ${why}`);
     if (hosts.length > 200) throw new Error('faults: at most 200 hosts');
     for (const h of hosts) if (!/^[a-z0-9]{1,10}$/.test(h)) throw new Error(`faults: bad host name ${JSON.stringify(h)}`);
     cleanupLeftovers();
-    const net = new Network(hosts);
+    const net = new Network(hosts, note);
     current = net;
     try {
       ip('netns', 'add', BRIDGE_NS);
@@ -131,7 +156,9 @@ export class Network {
       ip('-n', BRIDGE_NS, 'link', 'set', 'hfr-peer', 'master', 'br0', 'up');
       ip('addr', 'add', `${ROOT_ADDR}/24`, 'dev', ROOT_VETH);
       ip('link', 'set', ROOT_VETH, 'up');
-      (net as { netem: boolean }).netem = probeNetem(BRIDGE_NS);
+      const mode = probeImpairMode(BRIDGE_NS);
+      (net as { impairMode: ImpairMode }).impairMode = mode.mode;
+      (net as { impairModeReason: string }).impairModeReason = mode.reason;
     } catch (e) {
       net.destroy();
       throw e;
@@ -166,33 +193,110 @@ export class Network {
     nsExec(this.ns(to), 'iptables', ['-w', '-A', 'INPUT', '-s', this.addr(from), '-j', 'DROP']);
   }
 
-  /** Degrades every packet leaving each listed host. */
-  impair(hosts: readonly string[], l: LinkImpairment): void {
-    for (const h of hosts) {
-      if (this.netem) {
+  /**
+   * Degrades every packet each listed host sends (see {@link ImpairMode}); replaces an
+   * earlier impairment of the same host. Resolves once the impairment is in force.
+   */
+  async impair(hosts: readonly string[], l: LinkImpairment): Promise<void> {
+    for (const [i, h] of hosts.entries()) {
+      const ns = this.ns(h);
+      if (this.impairMode === 'netem') {
         const args = ['qdisc', 'replace', 'dev', 'eth0', 'root', 'netem', 'delay', `${l.delayMs}ms`, `${l.jitterMs}ms`, 'distribution', 'normal', 'loss', `${l.lossPct}%`];
-        nsExec(this.ns(h), 'tc', args);
+        nsExec(ns, 'tc', args);
+      } else if (this.impairMode === 'netdelay') {
+        await this.stopDelayer(h);
+        const d = await Delayer.start({
+          ns,
+          lossPct: l.lossPct,
+          delayMs: l.delayMs,
+          jitterMs: l.jitterMs,
+          seed: (l.seed ?? 1) + i,
+          onUnexpectedExit: (why) => this.note(`${why}; ${h}'s packets now pass unimpaired (--queue-bypass)`),
+        });
+        this.delayers.set(h, d);
+        // Only locally sent packets leaving by eth0 (not the agent talking to itself on lo).
+        // --queue-bypass: while no program serves the queue, packets pass (fail open). One
+        // rule per host, also when impair() is called again.
+        const rule = ['OUTPUT', '-o', 'eth0', '-j', 'NFQUEUE', '--queue-num', String(NETDELAY_QUEUE), '--queue-bypass'];
+        nsExec(ns, 'iptables', ['-w', '-D', ...rule], true);
+        nsExec(ns, 'iptables', ['-w', '-A', ...rule]);
       } else if (l.lossPct > 0) {
         const p = String(l.lossPct / 100);
-        nsExec(this.ns(h), 'iptables', ['-w', '-A', 'OUTPUT', '-o', 'eth0', '-m', 'statistic', '--mode', 'random', '--probability', p, '-j', 'DROP']);
+        nsExec(ns, 'iptables', ['-w', '-A', 'OUTPUT', '-o', 'eth0', '-m', 'statistic', '--mode', 'random', '--probability', p, '-j', 'DROP']);
       }
     }
   }
 
-  /** Removes every partition and impairment. */
+  /** A one-line description of what {@link impair} does here, for timelines. */
+  describeImpairment(l: LinkImpairment): string {
+    const what = `${l.lossPct}% loss, ${l.delayMs} ms ± ${l.jitterMs} ms delay`;
+    if (this.impairMode === 'netem') return `${what} (tc netem)`;
+    if (this.impairMode === 'netdelay') return `${what} (netdelay on NFQUEUE, seed ${l.seed ?? 1}; no netem in this kernel)`;
+    return `${l.lossPct}% loss only (iptables statistic: no delay or reordering; ${this.impairModeReason})`;
+  }
+
+  /**
+   * Removes every partition and impairment. Rules go first, then each delayer is told to
+   * release what it holds and exit (not awaited; {@link settle} waits).
+   */
   heal(): void {
     for (const h of this.hosts) {
       nsExec(this.ns(h), 'iptables', ['-w', '-F'], true);
-      if (this.netem) nsExec(this.ns(h), 'tc', ['qdisc', 'del', 'dev', 'eth0', 'root'], true);
+      if (this.impairMode === 'netem') nsExec(this.ns(h), 'tc', ['qdisc', 'del', 'dev', 'eth0', 'root'], true);
+    }
+    for (const h of [...this.delayers.keys()]) void this.stopDelayer(h);
+  }
+
+  /** Kills every running delayer as if it crashed (self-tests of failing open); returns how many. */
+  crashDelayers(): number {
+    let n = 0;
+    for (const d of this.delayers.values()) {
+      if (!d.running) continue;
+      d.crash();
+      n++;
+    }
+    return n;
+  }
+
+  /** Waits (bounded) until every delayer stopped by {@link heal} has exited. */
+  async settle(): Promise<void> {
+    await Promise.all([...this.stopping]);
+  }
+
+  private readonly stopping = new Set<Promise<void>>();
+
+  private async stopDelayer(h: string): Promise<void> {
+    const d = this.delayers.get(h);
+    if (!d) return;
+    this.delayers.delete(h);
+    const p = d.stop().then((line) => {
+      const s = parseSummary(line);
+      this.note(s ? `netdelay ${h}: ${line.replace(/^netdelay: queue \d+: /, '')} (${((100 * s.dropped) / Math.max(1, s.packets)).toFixed(1)}% dropped)` : `netdelay ${h}: ${line}`);
+    });
+    this.stopping.add(p);
+    try {
+      await p;
+    } finally {
+      this.stopping.delete(p);
     }
   }
 
-  /** Deletes everything this network created. Idempotent. */
+  /** Deletes everything this network created, delayers included. Idempotent. */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    for (const d of this.delayers.values()) d.kill();
+    this.delayers.clear();
     if (current !== this) return;
     current = undefined;
     cleanupLeftovers();
   }
+}
+
+/** The best impairment mode this machine supports, and why it is not netem. */
+function probeImpairMode(ns: string): { mode: ImpairMode; reason: string } {
+  if (probeNetem(ns)) return { mode: 'netem', reason: '' };
+  const why = netdelayUnsupported(ns);
+  if (why) return { mode: 'loss-only', reason: `no tc netem in this kernel; ${why}` };
+  return { mode: 'netdelay', reason: 'no tc netem in this kernel' };
 }

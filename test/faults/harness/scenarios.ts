@@ -1,12 +1,13 @@
 import type { Rng } from '../../../agent/runtime/rng.js';
 import type { Cluster, Host, HostSpec } from './cluster.js';
+import type { FaultLog } from './fault-log.js';
 
 /** What a scenario's nemesis can do; every fault goes through here so it lands in the timeline. */
 export interface Nemesis {
   cluster: Cluster;
   rng: Rng;
-  /** Hosts touched by any fault so far (gossip verdicts about others are false failures). */
-  faulted: Set<string>;
+  /** Every host fault and cut, with times: what excuses a gossip `failed` verdict. */
+  faults: FaultLog;
   note: (what: string) => void;
   /** Sleeps, but returns early (false) once the fault phase is over. */
   sleep: (ms: number) => Promise<boolean>;
@@ -31,11 +32,6 @@ export interface Scenario {
    * linearizability checker finds the resulting anomaly (proof the checker has teeth).
    */
   control?: boolean;
-  /**
-   * Whether "no failed verdict about a never-faulted member" is promised here (Lifeguard's
-   * promise, the `lifeguard` scenario) or only counted and reported.
-   */
-  gossipStrict?: boolean;
   /** Servers that must have restored a leader's snapshot by the end. */
   expectSnapshotRestore?: (n: Nemesis) => string[];
 }
@@ -57,7 +53,9 @@ async function cycle(n: Nemesis, holdMs: number, recoverMs: number, inject: () =
 
 function partition(n: Nemesis, groups: Host[][], label: string): void {
   n.cluster.net.partition(groups.map((g) => g.map((h) => h.name)));
-  for (const g of groups) for (const h of g) n.faulted.add(h.name);
+  for (const [i, g] of groups.entries()) {
+    for (const other of groups.slice(i + 1)) for (const a of g) for (const b of other) n.faults.cut(a.name, b.name);
+  }
   n.note(`partition (${label}): ${groups.map(names).join(' | ')}`);
 }
 
@@ -122,8 +120,10 @@ export const scenarios: Scenario[] = [
           6000,
           4000,
           () => {
-            for (const o of others) n.cluster.net.dropFrom(o.name, leader.name);
-            for (const h of [leader, ...others]) n.faulted.add(h.name);
+            for (const o of others) {
+              n.cluster.net.dropFrom(o.name, leader.name);
+              n.faults.cut(o.name, leader.name);
+            }
             n.note(`one-way: ${leader.name} (leader) drops packets from ${names(others)}`);
           },
           () => heal(n),
@@ -139,12 +139,13 @@ export const scenarios: Scenario[] = [
       while (n.active()) {
         for (const s of n.rng.shuffle([...n.cluster.servers])) {
           if (!n.active()) return;
-          n.faulted.add(s.name);
+          n.faults.hostFault(s.name);
           n.note(`SIGKILL ${s.name}`);
           await s.signal('SIGKILL');
           await n.sleep(4000);
           n.note(`restart ${s.name} from its data dir`);
           await s.start();
+          n.faults.hostHealed(s.name);
           await n.awaitLeader(15_000);
           await n.sleep(3000);
         }
@@ -167,13 +168,16 @@ export const scenarios: Scenario[] = [
           5000,
           async () => {
             for (const v of uniq) {
-              n.faulted.add(v.name);
+              n.faults.hostFault(v.name);
               await v.signal('SIGSTOP');
             }
             n.note(`SIGSTOP ${names(uniq)}${leader && uniq.includes(leader) ? ' (incl. leader)' : ''}`);
           },
           async () => {
-            for (const v of uniq) await v.signal('SIGCONT');
+            for (const v of uniq) {
+              await v.signal('SIGCONT');
+              n.faults.hostHealed(v.name);
+            }
             n.note(`SIGCONT ${names(uniq)}`);
           },
         );
@@ -182,13 +186,14 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'lossy',
-    summary: '5 servers + 3 clients; every host loses 10% of its packets with 50 ms ± 20 ms delay for the whole fault phase (tc netem; loss only, by iptables, where the kernel has no netem).',
+    summary: '5 servers + 3 clients; every host loses 10% of the packets it sends and delays the rest 50 ms ± 20 ms (normal) for the whole fault phase (tc netem, or the netdelay NFQUEUE delayer where the kernel has no netem).',
     hosts: hosts(5, 3),
     nemesis: async (n) => {
       const all = n.cluster.hosts.map((h) => h.name);
-      n.cluster.net.impair(all, { lossPct: 10, delayMs: 50, jitterMs: 20 });
-      for (const h of all) n.faulted.add(h);
-      n.note(n.cluster.net.netem ? 'impair all links: 10% loss, 50 ms ± 20 ms delay (netem)' : 'impair all links: 10% loss (iptables statistic; no netem in this kernel, so no delay/reorder)');
+      const l = { lossPct: 10, delayMs: 50, jitterMs: 20, seed: n.rng.int(2 ** 31) };
+      for (const h of all) n.faults.hostFault(h);
+      await n.cluster.net.impair(all, l);
+      n.note(`impair all links: ${n.cluster.net.describeImpairment(l)}`);
       while (await n.sleep(1000)) {
         // hold
       }
@@ -202,12 +207,13 @@ export const scenarios: Scenario[] = [
     nemesis: async (n) => {
       const leader = await n.awaitLeader(10_000);
       const victim = n.rng.shuffle(n.cluster.servers.filter((h) => h !== leader))[0] as Host;
-      n.faulted.add(victim.name);
+      n.faults.hostFault(victim.name);
       n.note(`SIGKILL ${victim.name} and wipe its data dir`);
       await victim.wipe();
       await n.sleep(Math.max(3000, n.remainingMs() / 3));
       n.note(`restart ${victim.name} empty (new node ID)`);
       await victim.start();
+      n.faults.hostHealed(victim.name);
       while (await n.sleep(1000)) {
         // let it catch up while clients write
       }
@@ -222,7 +228,6 @@ export const scenarios: Scenario[] = [
     name: 'lifeguard',
     summary: '3 servers + 17 clients; one client blocks its event loop 300 ms every second (HERALD_TEST_STALL_MS); no member may be declared failed.',
     hosts: [...hosts(3, 17)].map((h) => (h.name === 'c1' ? { ...h, env: { HERALD_TEST_STALL_MS: '300', HERALD_TEST_STALL_EVERY_MS: '1000' } } : h)),
-    gossipStrict: true,
     nemesis: async (n) => {
       n.note('c1 stalls its event loop 300 ms every 1000 ms (since start)');
       while (await n.sleep(1000)) {
