@@ -206,8 +206,11 @@ export class SwimCore {
     }
     if (this.suspicions.size > 0) {
       for (const [name, s] of this.suspicions) {
-        if (this.now < s.expiresAt()) continue;
         const m = this.table.get(name);
+        // The first last call goes out one probe interval before the timer runs out, so a
+        // suspect that does not refute is declared failed on time.
+        if (m && m.status === 'suspect' && s.lastCallCount() === 0 && this.now >= s.expiresAt() - this.t.probeInterval) this.lastCall(m, s);
+        if (this.now < s.expiresAt()) continue;
         if (m && m.status === 'suspect' && !s.mayConclude(this.awareness.getScore() < this.config.awarenessMaxMultiplier / 2, this.config.awarenessMaxMultiplier)) {
           this.lastCall(m, s);
           continue;
@@ -424,16 +427,19 @@ export class SwimCore {
   }
 
   /**
-   * A suspicion ran out. Before the verdict the suspect is told directly (the accusation
-   * ahead of a ping, so the ack carries its refutation) and gets one probe interval to
-   * refute; silence then ends in the verdict as before. The suspect may never have heard of
+   * A suspicion is about to run out. Before the verdict the suspect is told directly (the
+   * accusation ahead of a ping, so the ack carries its refutation) and gets one probe
+   * interval to refute; silence then ends in the verdict as before. The first last call is
+   * made one probe interval before the timer expires, so it costs a real failure no
+   * detection time (only when confirmations move the deadline to less than one interval
+   * away does the verdict wait for the rest of the grace). The suspect may never have heard of
    * the suspicion: when this node raised it while itself cut off or paused it was gossiped
    * into the void, and confirmations may come from members just as stale. A verdict then
    * would be believed by every member holding the same incarnation. While this node's own
    * health is degraded (Lifeguard awareness above 0: it has been missing acks, as after a
    * partition), the last call is repeated up to `awarenessMaxMultiplier` times, so the
-   * verdict waits for its links to be trusted again. Costs a real failure one probe
-   * interval of detection time (more only on a node that is unhealthy itself).
+   * verdict waits for its links to be trusted again (on such a node a real failure takes
+   * longer to declare).
    */
   private lastCall(m: Member, s: Suspicion): void {
     s.lastCall(this.now, this.t.probeInterval);

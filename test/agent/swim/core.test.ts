@@ -3,6 +3,7 @@ import { SeededRng } from '../../../agent/runtime/rng.js';
 import { makeConfig } from '../../../agent/swim/core/config.js';
 import { MsgType } from '../../../agent/swim/core/messages.js';
 import { SwimCore } from '../../../agent/swim/core/swim.js';
+import { expectedConfirmations, suspicionTimeout } from '../../../agent/swim/core/suspicion.js';
 import { SwimSim } from './sim.js';
 
 const SEED = 4242;
@@ -89,6 +90,33 @@ describe('swim core', () => {
     expect(lastCalls.length, `seed ${SEED}`).to.be.at.most(a.config.awarenessMaxMultiplier);
     expect(failedAt! - lastCalls[lastCalls.length - 1]!, `seed ${SEED}`).to.be.at.least(probeTicks);
     expect(a.stats().lastCalls, `seed ${SEED}`).to.equal(lastCalls.length);
+  });
+
+  it('a healthy member makes its last call one probe interval ahead, so a silent suspect is declared failed on time', () => {
+    const a = lone(['b', 'c']);
+    const t = a.config;
+    const probeTicks = t.probeIntervalMs / t.tickMs;
+    const start = a.currentTick();
+    a.handle('10.0.0.3:7946', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 0, from: 'c' }] });
+    // The timer as the suspicion sets it, for 3 live members and no confirmations.
+    const min = suspicionTimeout(t.suspicionMult, 3, probeTicks);
+    const deadline = start + (expectedConfirmations(t.indirectChecks, 3) < 1 ? min : t.suspicionMaxTimeoutMult * min);
+    const lastCalls: number[] = [];
+    let failedAt: number | undefined;
+    for (let i = 0; i < 10_000 && failedAt === undefined; i++) {
+      a.tick();
+      for (const o of a.takeOutputs()) {
+        if (o.kind !== 'udp') continue;
+        const ping = o.packet.msgs.find((m) => m.t === MsgType.Ping);
+        // c answers every probe, so a stays healthy (its awareness score stays low).
+        if (o.to === '10.0.0.3:7946' && ping?.t === MsgType.Ping) a.handle('10.0.0.3:7946', { v: 1, msgs: [{ t: MsgType.Ack, seq: ping.seq }] });
+      }
+      // (A probe of b also carries the accusation, the buddy system; the counter tells last calls apart.)
+      if (a.stats().lastCalls > lastCalls.length) lastCalls.push(a.currentTick());
+      if (a.member('b')?.status === 'failed') failedAt = a.currentTick();
+    }
+    expect(lastCalls, `seed ${SEED}`).to.deep.equal([deadline - probeTicks]);
+    expect(failedAt, `seed ${SEED}`).to.equal(deadline);
   });
 
   it('a refutation answering the last call saves the suspect', () => {
