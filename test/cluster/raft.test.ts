@@ -35,8 +35,13 @@ describe('cluster: Raft servers as real processes', function () {
       return views[0] && views.every((v) => v === views[0]) ? views[0] : undefined;
     });
     expect(servers.map((s) => `127.0.0.1:${s.server}`)).to.include(leader);
-    const peers = await c1.api<string[]>('/v1/status/peers');
-    expect([...peers].sort()).to.deep.equal(servers.map((s) => `127.0.0.1:${s.server}`).sort());
+    // A follower answers from the configuration it has applied, which can trail the leader's
+    // heartbeats by a moment right after the election (Consul's Status.Peers does the same).
+    const want = servers.map((s) => `127.0.0.1:${s.server}`).sort();
+    await eventually('every server listed as a peer', 10_000, async () => {
+      const peers = await c1.api<string[]>('/v1/status/peers');
+      return JSON.stringify([...peers].sort()) === JSON.stringify(want) ? true : undefined;
+    });
 
     const io = captureIO();
     expect(await runCli(['operator', 'raft', 'list-peers', `-http-addr=127.0.0.1:${c1.http}`], io), io.err()).to.equal(0);
