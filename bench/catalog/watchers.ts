@@ -3,15 +3,19 @@
  *
  * 1. Blocking watchers: N clients block on `/v1/health/service/web?index=…`; a change to
  *    another service must wake none of them; a change to `web` must wake all of them. Prints
- *    the wake-up latency (p50/p99/max) measured from the write.
+ *    the wake-up latency (min/p50/p99/max) measured from the write to the complete answer at
+ *    the client. Env CLIENT picks the watcher client (see below); PROFILE=file writes a CPU
+ *    profile of the server process during the wake-up.
  * 2. Read throughput of `/v1/health/service/web?passing` (3 instances) against a bare Node
  *    `http` server answering the same bytes on the same machine in the same run (the
  *    ceiling), as requests/s and a ratio.
  *
- * Everything runs in one process over real sockets on 127.0.0.1, with the single-node
+ * The server runs in this process over real sockets on 127.0.0.1, with the single-node
  * LocalApplier behind the catalog endpoint (no Raft).
  */
 import { Agent, createServer, request, type Server } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { createHttpApp } from '../../agent/http/app.js';
 import { buildConfig } from '../../agent/config/config.js';
@@ -21,10 +25,16 @@ import { CatalogEndpoint } from '../../catalog/endpoint.js';
 import { LocalApplier } from '../../catalog/local-applier.js';
 import { realTimers } from '../../catalog/timers.js';
 import { CommandType, StateStore, type RegisterRequest } from '../../catalog/state/index.js';
+import { epochNow, openWatchers, spawnWatchers, type Watchers } from '../lib/watch-client.js';
 
 const WATCHERS = Number(process.env['WATCHERS'] ?? 1000);
 const READ_SECONDS = Number(process.env['READ_SECONDS'] ?? 3);
 const CONCURRENCY = 32;
+/** Watcher client: `procs` (default; raw sockets in CLIENT_PROCS child processes), `raw` (raw sockets here), `http` (node:http here, the old method). */
+const CLIENT = process.env['CLIENT'] ?? 'procs';
+const CLIENT_PROCS = Number(process.env['CLIENT_PROCS'] ?? 2);
+/** When set, a V8 CPU profile of the wake-up (from the write to the last answer) is written to this file. */
+const PROFILE = process.env['PROFILE'];
 
 const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
 
@@ -39,6 +49,19 @@ function get(port: number, path: string): Promise<{ status: number; index: strin
     req.on('error', reject);
     req.end();
   });
+}
+
+function httpWatchers(port: number, path: string): Watchers {
+  let answered = 0;
+  const results = Array.from({ length: WATCHERS }, () =>
+    get(port, path).then((r) => {
+      answered++;
+      return { status: r.status, index: r.index, bytes: r.body.length, at: epochNow() };
+    }),
+  );
+  const done = Promise.all(results);
+  done.catch(() => undefined);
+  return { ready: Promise.resolve(), answered: () => answered, done, close: () => undefined };
 }
 
 function listen(server: Server): Promise<number> {
@@ -76,7 +99,7 @@ async function main(): Promise<void> {
   const server = createServer(app.callback());
   const sent: number[] = [];
   server.on('request', (req, res) => {
-    if (req.url?.includes('wait=')) res.on('finish', () => sent.push(performance.now()));
+    if (req.url?.includes('wait=')) res.on('finish', () => sent.push(epochNow()));
   });
   server.maxConnections = WATCHERS * 2;
   const port = await listen(server);
@@ -87,30 +110,46 @@ async function main(): Promise<void> {
 
   // 1. blocking watchers
   const first = await get(port, '/v1/health/service/web');
-  const woke: number[] = [];
-  let changeAt = 0;
-  const watchers = Array.from({ length: WATCHERS }, () =>
-    get(port, `/v1/health/service/web?index=${first.index}&wait=60s`).then((r) => {
-      woke.push(performance.now());
-      return r;
-    }),
-  );
+  const path = `/v1/health/service/web?index=${first.index}&wait=60s`;
+  const w =
+    CLIENT === 'raw' ? openWatchers(port, path, WATCHERS) : CLIENT === 'procs' ? spawnWatchers(port, path, WATCHERS, CLIENT_PROCS) : httpWatchers(port, path);
+  await w.ready;
   for (let i = 0; i < 200 && store.watchCount < WATCHERS; i++) await new Promise((r) => setTimeout(r, 25));
   if (store.watchCount < WATCHERS) throw new Error(`bench: only ${store.watchCount} of ${WATCHERS} watchers are blocked`);
   await reg({ Node: 'n9', Address: '192.0.2.9', Service: { ID: 'db-1', Service: 'db', Port: 5432 } });
   await new Promise((r) => setTimeout(r, 500));
-  const wokenByOther = woke.length;
-  changeAt = performance.now();
+  const wokenByOther = w.answered();
+  const profiler = PROFILE ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+    await profiler.post('Profiler.start');
+  }
+  const changeAt = epochNow();
   await reg({ Node: 'n4', Address: '192.0.2.4', Service: { ID: 'web-4', Service: 'web', Port: 8080 } });
-  const results = await Promise.all(watchers);
-  const lat = woke.map((t) => t - changeAt).sort((a, b) => a - b);
+  const results = await w.done;
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(PROFILE!, JSON.stringify(profile));
+    profiler.disconnect();
+    console.log(`cpu profile of the wake-up written to ${PROFILE}`);
+  }
+  w.close();
+  const lat = results.map((r) => r.at - changeAt).sort((a, b) => a - b);
   const sentLat = sent.map((t) => t - changeAt).sort((a, b) => a - b);
-  const moved = results.every((r) => Number(r.index) > Number(first.index));
-  console.log(`watchers: ${WATCHERS} blocked on web; a change to db woke ${wokenByOther}; a change to web woke ${results.length} (index moved: ${moved})`);
-  console.log(`answer written by the server after the write: p50 ${pct(sentLat, 50).toFixed(1)} ms, p99 ${pct(sentLat, 99).toFixed(1)} ms, max ${sentLat[sentLat.length - 1]!.toFixed(1)} ms`);
-  console.log(`answer received by the client (same process) after the write: p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms`);
+  const moved = results.every((r) => r.status === 200 && Number(r.index) > Number(first.index));
+  console.log(`watchers (client ${CLIENT}): ${WATCHERS} blocked on web; a change to db woke ${wokenByOther}; a change to web woke ${results.length} (all 200 with a newer index: ${moved})`);
+  console.log(`answer written by the server after the write: min ${sentLat[0]!.toFixed(1)} ms, p50 ${pct(sentLat, 50).toFixed(1)} ms, p99 ${pct(sentLat, 99).toFixed(1)} ms, max ${sentLat[sentLat.length - 1]!.toFixed(1)} ms`);
+  console.log(`answer received by the client after the write: min ${lat[0]!.toFixed(1)} ms, p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms`);
 
-  // 2. read throughput against a bare http server returning the same bytes
+  // 2. read throughput against a bare http server returning the same bytes (READ_SECONDS=0 skips it)
+  if (READ_SECONDS <= 0) {
+    agent.destroy();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    return;
+  }
   await catalog.write({ type: CommandType.Deregister, req: { Node: 'n4' } });
   const sample = await get(port, '/v1/health/service/web?passing');
   const bytes = Buffer.from(sample.body);
