@@ -127,8 +127,10 @@ async function main(): Promise<void> {
     await profiler.post('Profiler.start');
   }
   const changeAt = epochNow();
+  const cpu0 = process.cpuUsage();
   await reg({ Node: 'n4', Address: '192.0.2.4', Service: { ID: 'web-4', Service: 'web', Port: 8080 } });
   const results = await w.done;
+  const cpu = process.cpuUsage(cpu0);
   if (profiler) {
     const { profile } = await profiler.post('Profiler.stop');
     writeFileSync(PROFILE!, JSON.stringify(profile));
@@ -141,6 +143,7 @@ async function main(): Promise<void> {
   const moved = results.every((r) => r.status === 200 && Number(r.index) > Number(first.index));
   console.log(`watchers (client ${CLIENT}): ${WATCHERS} blocked on web; a change to db woke ${wokenByOther}; a change to web woke ${results.length} (all 200 with a newer index: ${moved})`);
   console.log(`answer written by the server after the write: min ${sentLat[0]!.toFixed(1)} ms, p50 ${pct(sentLat, 50).toFixed(1)} ms, p99 ${pct(sentLat, 99).toFixed(1)} ms, max ${sentLat[sentLat.length - 1]!.toFixed(1)} ms`);
+  console.log(`server process CPU from the write to the last answer: ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms (user ${(cpu.user / 1000).toFixed(1)}, system ${(cpu.system / 1000).toFixed(1)})`);
   console.log(`answer received by the client after the write: min ${lat[0]!.toFixed(1)} ms, p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms`);
 
   // 2. read throughput against a bare http server returning the same bytes (READ_SECONDS=0 skips it)
