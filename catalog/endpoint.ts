@@ -14,9 +14,13 @@
  *   `bad-request` naming the problem and position. So is an unknown check state.
  * - `write` hands the command to `propose` (Raft propose-and-wait-for-apply on a server,
  *   {@link LocalApplier} on a single node without Raft) and returns its {@link ApplyResult}.
- * - Requests and answers are plain data. Watchers of the same query woken by the same write
- *   share one re-read (so 1000 watchers of one service cost one read): answers are shared
- *   and must be treated as read-only.
+ * - Requests and answers are plain data. Watchers of the same query woken at the same store
+ *   index share one re-read (so 1000 watchers of one service cost one read): answers are
+ *   shared and must be treated as read-only.
+ * - Woken reads are answered in wake order, at most `wakeBatch` per turn: the first batch
+ *   right after the apply that woke them (a microtask), each further batch after yielding
+ *   to the event loop (`defer`), so the answers of an early batch reach their sockets while
+ *   later ones are still being prepared instead of all answers waiting for the last one.
  */
 import { compileFilter, FilterError } from './filter.js';
 import { CatalogError } from './errors.js';
@@ -40,7 +44,14 @@ export interface CatalogEndpointOptions {
   rng: () => number;
   /** Defaults to a known leader with no delay (a single node is its own leader). */
   status?: () => LeaderStatus;
+  /** Woken reads answered per turn before yielding; default {@link DEFAULT_WAKE_BATCH}. */
+  wakeBatch?: number;
+  /** Runs `fn` on a later turn of the event loop, after pending I/O; default `setImmediate`. */
+  defer?: (fn: () => void) => void;
 }
+
+/** Woken reads answered per event-loop turn by default (see the class contract). */
+export const DEFAULT_WAKE_BATCH = 64;
 
 /** Consul adds up to wait/16 of random jitter to a blocking query's wait. */
 export const JITTER_FRACTION = 16;
@@ -51,8 +62,14 @@ export class CatalogEndpoint {
   private readonly timers: Timers;
   private readonly rng: () => number;
   private readonly status: () => LeaderStatus;
-  /** Re-reads made by wake-ups in the current microtask batch, by query; cleared right after it. */
-  private wakeReads: Map<string, ReadResult<unknown>> | undefined;
+  private readonly wakeBatch: number;
+  private readonly defer: (fn: () => void) => void;
+  /** Woken reads waiting for their re-read, in wake order. */
+  private readonly wakeQueue: Array<() => void> = [];
+  private drainScheduled = false;
+  /** Re-reads made by wake-ups at store index {@link wakeReadsAt}, by query; emptied when the queue is. */
+  private readonly wakeReads = new Map<string, ReadResult<unknown>>();
+  private wakeReadsAt = -1;
 
   constructor(opts: CatalogEndpointOptions) {
     this.store = opts.store;
@@ -60,7 +77,30 @@ export class CatalogEndpoint {
     this.timers = opts.timers;
     this.rng = opts.rng;
     this.status = opts.status ?? (() => ({ knownLeader: true, lastContactMs: 0 }));
+    this.wakeBatch = Math.max(1, opts.wakeBatch ?? DEFAULT_WAKE_BATCH);
+    this.defer = opts.defer ?? ((fn) => void setImmediate(fn));
   }
+
+  /** Queues a woken read; the first wake after a quiet period is drained in a microtask. */
+  private enqueueWake(wake: () => void): void {
+    this.wakeQueue.push(wake);
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    queueMicrotask(this.drain);
+  }
+
+  /** Answers up to `wakeBatch` woken reads, then yields to the event loop if more wait. */
+  private readonly drain = (): void => {
+    const batch = this.wakeQueue.splice(0, this.wakeBatch);
+    for (const wake of batch) wake();
+    if (this.wakeQueue.length > 0) {
+      this.defer(this.drain);
+    } else {
+      this.drainScheduled = false;
+      this.wakeReads.clear();
+      this.wakeReadsAt = -1;
+    }
+  };
 
   /** Commits a catalog write (Register, Deregister or Batch). */
   write(cmd: Command): Promise<ApplyResult> {
@@ -86,10 +126,10 @@ export class CatalogEndpoint {
     const run = (): ReadResult<unknown> => this.execute(req.query, filter);
     const key = JSON.stringify([req.query, req.filter ?? '']);
     const rerun = (): ReadResult<unknown> => {
-      if (this.wakeReads === undefined) {
-        // Every wake-up of one write is queued before this runs, so they all see this cache.
-        this.wakeReads = new Map();
-        queueMicrotask(() => (this.wakeReads = undefined));
+      // Every change to the state moves lastIndex, so reads at one index are equal.
+      if (this.wakeReadsAt !== this.store.lastIndex) {
+        this.wakeReads.clear();
+        this.wakeReadsAt = this.store.lastIndex;
       }
       let r = this.wakeReads.get(key);
       if (r === undefined) this.wakeReads.set(key, (r = run()));
@@ -131,7 +171,7 @@ export class CatalogEndpoint {
         // The watch fires synchronously inside an apply; re-read after it returns.
         cancelWatch = this.store.watch(last.watch, () => {
           cancelWatch = undefined;
-          queueMicrotask(wake);
+          this.enqueueWake(wake);
         });
       };
       const wake = (): void => {
