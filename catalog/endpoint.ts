@@ -24,7 +24,7 @@
  */
 import { compileFilter, FilterError } from './filter.js';
 import { CatalogError } from './errors.js';
-import type { CatalogQuery, CatalogQueryValue, CatalogReadRequest, CatalogReadResponse } from './query.js';
+import type { CatalogQuery, CatalogQueryValue, CatalogReadRequest, CatalogReadResponse, ReadCancel } from './query.js';
 import { StateError, type ApplyResult, type Command, type HealthStatus, type ReadResult, type StateStore } from './state/index.js';
 import type { Timers } from './timers.js';
 
@@ -111,7 +111,7 @@ export class CatalogEndpoint {
    * Serves a read, blocking as described on the class. `signal` (in-process callers only)
    * stops a blocked read early: it then answers with the last result, like a timeout.
    */
-  read<Q extends CatalogQuery>(req: CatalogReadRequest<Q>, signal?: AbortSignal): Promise<CatalogReadResponse<CatalogQueryValue<Q>>> {
+  read<Q extends CatalogQuery>(req: CatalogReadRequest<Q>, signal?: ReadCancel): Promise<CatalogReadResponse<CatalogQueryValue<Q>>> {
     let filter: ((v: unknown) => boolean) | undefined;
     if (req.filter !== undefined && req.filter !== '') {
       try {

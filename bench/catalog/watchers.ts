@@ -5,7 +5,8 @@
  *    another service must wake none of them; a change to `web` must wake all of them. Prints
  *    the wake-up latency (min/p50/p99/max) measured from the write to the complete answer at
  *    the client. Env CLIENT picks the watcher client (see below); PROFILE=file writes a CPU
- *    profile of the server process during the wake-up.
+ *    profile of the server process during the wake-up. Then the floor: a bare `node:http`
+ *    server answering as many held requests with the same bytes in one loop.
  * 2. Read throughput of `/v1/health/service/web?passing` (3 instances) against a bare Node
  *    `http` server answering the same bytes on the same machine in the same run (the
  *    ceiling), as requests/s and a ratio.
@@ -13,7 +14,7 @@
  * The server runs in this process over real sockets on 127.0.0.1, with the single-node
  * LocalApplier behind the catalog endpoint (no Raft).
  */
-import { Agent, createServer, request, type Server } from 'node:http';
+import { Agent, createServer, request, type Server, type ServerResponse } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
@@ -85,6 +86,47 @@ async function throughput(port: number, path: string, seconds: number): Promise<
   return n / seconds;
 }
 
+function startWatchers(port: number, path: string): Watchers {
+  return CLIENT === 'raw' ? openWatchers(port, path, WATCHERS) : CLIENT === 'procs' ? spawnWatchers(port, path, WATCHERS, CLIENT_PROCS) : httpWatchers(port, path);
+}
+
+/**
+ * The floor for part 1: a bare `node:http` server holds WATCHERS requests and answers all of
+ * them in one synchronous loop with `body` and Herald's headers; latency from that loop's
+ * start to each complete answer at the client, measured with the same client.
+ */
+async function bareWake(body: Buffer, index: string): Promise<void> {
+  const held: ServerResponse[] = [];
+  const bare = createServer((_req, res) => void held.push(res));
+  const port = await listen(bare);
+  const w = startWatchers(port, `/v1/health/service/web?index=${index}&wait=60s`);
+  await w.ready;
+  for (let i = 0; i < 200 && held.length < WATCHERS; i++) await new Promise((r) => setTimeout(r, 25));
+  if (held.length < WATCHERS) throw new Error(`bench: only ${held.length} of ${WATCHERS} requests reached the bare server`);
+  await new Promise((r) => setTimeout(r, 200));
+  const t0 = epochNow();
+  const cpu0 = process.cpuUsage();
+  for (const res of held) {
+    res.writeHead(200, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'X-Consul-Index': index,
+      'X-Consul-KnownLeader': 'true',
+      'X-Consul-LastContact': '0',
+      'Content-Length': body.length,
+    });
+    res.end(body);
+  }
+  const results = await w.done;
+  const cpu = process.cpuUsage(cpu0);
+  const lat = results.map((r) => r.at - t0).sort((a, b) => a - b);
+  console.log(
+    `floor: bare node:http answering ${WATCHERS} held requests in one loop (same bytes, same client): min ${lat[0]!.toFixed(1)} ms, p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms; server CPU ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms`,
+  );
+  w.close();
+  bare.closeAllConnections();
+  await new Promise((r) => bare.close(r));
+}
+
 async function main(): Promise<void> {
   const store = new StateStore();
   const catalog = new CatalogEndpoint({ store, propose: new LocalApplier(store).propose, timers: realTimers, rng: Math.random });
@@ -111,8 +153,7 @@ async function main(): Promise<void> {
   // 1. blocking watchers
   const first = await get(port, '/v1/health/service/web');
   const path = `/v1/health/service/web?index=${first.index}&wait=60s`;
-  const w =
-    CLIENT === 'raw' ? openWatchers(port, path, WATCHERS) : CLIENT === 'procs' ? spawnWatchers(port, path, WATCHERS, CLIENT_PROCS) : httpWatchers(port, path);
+  const w = startWatchers(port, path);
   await w.ready;
   for (let i = 0; i < 200 && store.watchCount < WATCHERS; i++) await new Promise((r) => setTimeout(r, 25));
   if (store.watchCount < WATCHERS) throw new Error(`bench: only ${store.watchCount} of ${WATCHERS} watchers are blocked`);
@@ -145,6 +186,10 @@ async function main(): Promise<void> {
   console.log(`answer written by the server after the write: min ${sentLat[0]!.toFixed(1)} ms, p50 ${pct(sentLat, 50).toFixed(1)} ms, p99 ${pct(sentLat, 99).toFixed(1)} ms, max ${sentLat[sentLat.length - 1]!.toFixed(1)} ms`);
   console.log(`server process CPU from the write to the last answer: ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms (user ${(cpu.user / 1000).toFixed(1)}, system ${(cpu.system / 1000).toFixed(1)})`);
   console.log(`answer received by the client after the write: min ${lat[0]!.toFixed(1)} ms, p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms`);
+
+  // 1b. the floor: a bare node:http server answering as many held requests with the same bytes
+  const woken = await get(port, '/v1/health/service/web');
+  await bareWake(Buffer.from(woken.body), woken.index);
 
   // 2. read throughput against a bare http server returning the same bytes (READ_SECONDS=0 skips it)
   if (READ_SECONDS <= 0) {

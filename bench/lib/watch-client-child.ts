@@ -1,7 +1,8 @@
 /**
  * Child process of {@link spawnWatchers}: `node watch-client-child.js <port> <path> <count>`.
  * Opens the watchers, reports `ready`, progress (`answered`, when it changed, at most once per 50 ms) and
- * finally `done` with every result over IPC, then exits.
+ * finally `done` with every result over IPC; closes the sockets and exits when the parent
+ * disconnects.
  */
 import { openWatchers, type ChildMessage } from './watch-client.js';
 
@@ -19,8 +20,8 @@ const progress = setInterval(() => {
 w.done.then(
   (results) => {
     clearInterval(progress);
+    // The sockets stay open until the parent disconnects, so closing them is not measured.
     send({ type: 'done', results });
-    w.close();
   },
   (e: unknown) => {
     clearInterval(progress);

@@ -154,7 +154,7 @@ export function spawnWatchers(port: number, path: string, count: number, procs: 
     child.on('message', (m: ChildMessage) => {
       if (m.type === 'ready') onReady();
       else if (m.type === 'answered') answeredBy[i] = m.n;
-      else if (m.type === 'done') (answeredBy[i] = m.results.length), onDone(m.results), child.disconnect();
+      else if (m.type === 'done') (answeredBy[i] = m.results.length), onDone(m.results);
       else fail(new Error(m.message));
     });
     child.once('exit', (code) => fail(new Error(`bench: watcher child exited with ${code}`)));
@@ -166,7 +166,7 @@ export function spawnWatchers(port: number, path: string, count: number, procs: 
     answered: () => answeredBy.reduce((a, b) => a + b, 0),
     done: all,
     close: () => {
-      for (const c of children) if (c.exitCode === null) c.kill();
+      for (const c of children) if (c.connected) c.disconnect();
     },
   };
 }
