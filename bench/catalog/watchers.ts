@@ -25,6 +25,7 @@ import { VERSION } from '../../agent/version.js';
 import { CatalogEndpoint } from '../../catalog/endpoint.js';
 import { LocalApplier } from '../../catalog/local-applier.js';
 import { realTimers } from '../../catalog/timers.js';
+import { TimerWheel } from '../../catalog/timer-wheel.js';
 import { CommandType, StateStore, type RegisterRequest } from '../../catalog/state/index.js';
 import { epochNow, openWatchers, spawnWatchers, type Watchers } from '../lib/watch-client.js';
 
@@ -129,7 +130,7 @@ async function bareWake(body: Buffer, index: string): Promise<void> {
 
 async function main(): Promise<void> {
   const store = new StateStore();
-  const catalog = new CatalogEndpoint({ store, propose: new LocalApplier(store).propose, timers: realTimers, rng: Math.random });
+  const catalog = new CatalogEndpoint({ store, propose: new LocalApplier(store).propose, timers: new TimerWheel({ base: realTimers, now: () => performance.now() }), rng: Math.random });
   const app = createHttpApp({
     config: buildConfig({ dev: true, raw: { node_name: 'bench' } }),
     nodeId: '00000000-0000-0000-0000-000000000001',
