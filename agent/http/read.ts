@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import type { CatalogQuery, CatalogQueryValue } from '../../catalog/query.js';
 import type { HttpDeps } from './app.js';
-import { sendJson } from './app.js';
+import { sendJsonNow } from './app.js';
 import { HttpError } from './errors.js';
 import { parseQueryOptions, setQueryMeta } from './query.js';
 import { catalogOf } from './routes/deps.js';
@@ -19,7 +19,7 @@ export async function serveRead<Q extends CatalogQuery>(
   shape: (v: CatalogQueryValue<Q>) => unknown = (v) => v,
 ): Promise<void> {
   const value = await readWithMeta(ctx, deps, query);
-  sendJson(ctx, shape(value));
+  sendJsonNow(ctx, shape(value));
 }
 
 /**
