@@ -94,7 +94,7 @@ async function watchers(): Promise<void> {
     const moved = results.every((r) => r.status === 200 && Number(r.index) > Number(index));
     console.log(`watchers (client ${CLIENT}${CLIENT === 'procs' ? ` x${CLIENT_PROCS}` : ''}): ${WATCHERS} blocked on web; woken by a change to another service: ${wokenByOther}`);
     console.log(
-      `watchers: woken by the change to web: ${results.length}/${WATCHERS} (all 200 with a newer index: ${moved}); latency min ${ms(Math.min(...lat))}, p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))}`,
+      `watchers: woken by the change to web: ${results.length}/${WATCHERS} (all 200 with a newer index: ${moved}); latency min ${ms(Math.min(...lat))}, p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))}; fan-out (p99 - min) ${ms(pct(lat, 99) - Math.min(...lat))}`,
     );
   } finally {
     w?.close();
