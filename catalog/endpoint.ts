@@ -89,10 +89,22 @@ export class CatalogEndpoint {
     queueMicrotask(this.drain);
   }
 
-  /** Answers up to `wakeBatch` woken reads, then yields to the event loop if more wait. */
+  /**
+   * Answers up to `wakeBatch` woken reads, then yields to the event loop if more wait. A wake
+   * that throws (a broken invariant) does not stall the queue: the rest of the batch runs,
+   * the next batch is scheduled, then the first error is rethrown.
+   */
   private readonly drain = (): void => {
     const batch = this.wakeQueue.splice(0, this.wakeBatch);
-    for (const wake of batch) wake();
+    let failed = false;
+    let first: unknown;
+    for (const wake of batch) {
+      try {
+        wake();
+      } catch (err) {
+        if (!failed) (failed = true), (first = err);
+      }
+    }
     if (this.wakeQueue.length > 0) {
       this.defer(this.drain);
     } else {
@@ -100,6 +112,7 @@ export class CatalogEndpoint {
       this.wakeReads.clear();
       this.wakeReadsAt = -1;
     }
+    if (failed) throw first;
   };
 
   /** Commits a catalog write (Register, Deregister or Batch). */
@@ -108,8 +121,9 @@ export class CatalogEndpoint {
   }
 
   /**
-   * Serves a read, blocking as described on the class. `signal` (in-process callers only)
-   * stops a blocked read early: it then answers with the last result, like a timeout.
+   * Serves a read, blocking as described on the class. `signal` (in-process callers only; an
+   * `AbortSignal` or a lighter {@link ReadCancel}) stops a blocked read early: it then answers
+   * with the last result, like a timeout.
    */
   read<Q extends CatalogQuery>(req: CatalogReadRequest<Q>, signal?: ReadCancel): Promise<CatalogReadResponse<CatalogQueryValue<Q>>> {
     let filter: ((v: unknown) => boolean) | undefined;
