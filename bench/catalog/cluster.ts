@@ -13,6 +13,7 @@
  * The bench process itself is the load generator, on the same 2-core machine.
  */
 import { Agent as HttpAgent, request } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { startAgent, eventually, type AgentProcess } from '../../test/lib/agent-process.js';
 import { epochNow, openWatchers, spawnWatchers, type WatchResult, type Watchers } from '../lib/watch-client.js';
@@ -51,6 +52,17 @@ const ms = (x: number): string => `${x.toFixed(1)} ms`;
 const CLIENT = process.env['CLIENT'] ?? 'procs';
 const CLIENT_PROCS = Number(process.env['CLIENT_PROCS'] ?? 2);
 
+/** User + system CPU of process `pid` in ms, from /proc (Linux; clock ticks of 10 ms); NaN elsewhere. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 function httpWatchers(port: number, path: string, count: number): Watchers {
   let answered = 0;
   const results = Array.from({ length: count }, () =>
@@ -87,15 +99,17 @@ async function watchers(): Promise<void> {
     await call(a.http, 'PUT', '/v1/agent/service/register', JSON.stringify({ Name: 'other', Port: 82 }));
     await new Promise((r) => setTimeout(r, 1000));
     const wokenByOther = w.answered();
+    const cpu0 = processCpuMs(a.proc.pid);
     const t0 = epochNow();
     await call(a.http, 'PUT', '/v1/agent/service/register', JSON.stringify({ Name: 'web', Port: 8080 }));
     const registerMs = epochNow() - t0;
     const results = await Promise.race([w.done, new Promise<WatchResult[]>((_, rej) => setTimeout(() => rej(new Error(`bench: only ${w!.answered()} of ${WATCHERS} watchers answered in 30 s`)), 30_000))]);
+    const agentCpu = processCpuMs(a.proc.pid) - cpu0;
     const lat = results.map((r) => r.at - t0);
     const moved = results.every((r) => r.status === 200 && Number(r.index) > Number(index));
     console.log(`watchers (client ${CLIENT}${CLIENT === 'procs' ? ` x${CLIENT_PROCS}` : ''}): ${WATCHERS} blocked on web; woken by a change to another service: ${wokenByOther}`);
     console.log(
-      `watchers: woken by the change to web: ${results.length}/${WATCHERS} (all 200 with a newer index: ${moved}); latency min ${ms(Math.min(...lat))}, p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))}; fan-out (p99 - min) ${ms(pct(lat, 99) - Math.min(...lat))}; the register request itself took ${ms(registerMs)}`,
+      `watchers: woken by the change to web: ${results.length}/${WATCHERS} (all 200 with a newer index: ${moved}); latency min ${ms(Math.min(...lat))}, p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))}; fan-out (p99 - min) ${ms(pct(lat, 99) - Math.min(...lat))}; the register request itself took ${ms(registerMs)}; agent CPU from the register to the last answer ${ms(agentCpu)} (10 ms ticks)`,
     );
   } finally {
     w?.close();
