@@ -50,8 +50,13 @@ export interface CatalogEndpointOptions {
   defer?: (fn: () => void) => void;
 }
 
-/** Woken reads answered per event-loop turn by default (see the class contract). */
-export const DEFAULT_WAKE_BATCH = 64;
+/**
+ * Woken reads answered per event-loop turn by default (see the class contract). It bounds
+ * how long one write's wake-ups hold the event loop, not more: answers are written as soon
+ * as each read is ready, and yielding between small batches made the last answer later
+ * (each turn first runs the previous batch's after-write work), measured on 1000 watchers.
+ */
+export const DEFAULT_WAKE_BATCH = 1024;
 
 /** Consul adds up to wait/16 of random jitter to a blocking query's wait. */
 export const JITTER_FRACTION = 16;
