@@ -22,6 +22,7 @@ import { AgentWatches, selfFetch } from './watch/agent-watches.js';
 import type { LogHub } from './runtime/log-hub.js';
 import { catalogMetrics, dnsMetrics, gossipMetrics, raftMetrics, runtimeMetrics, timedPropose } from './telemetry/sources.js';
 import { CatalogEndpoint } from '../catalog/endpoint.js';
+import { TimerWheel } from '../catalog/timer-wheel.js';
 import { encodeCommand, type ApplyResult } from '../catalog/state/index.js';
 import { ServerCatalogClient, RemoteCatalogClient, registerCatalogEndpoints } from './rpc/catalog.js';
 import { VERSION } from './version.js';
@@ -216,7 +217,8 @@ export class Agent {
     const endpoint = new CatalogEndpoint({
       store: server.store,
       propose: timedPropose(this.telemetry, async (cmd) => (await server.propose(encodeCommand(cmd))).result as ApplyResult),
-      timers: this.clock,
+      // One real timer for all blocked reads' waits instead of one each.
+      timers: new TimerWheel({ base: this.clock, now: () => this.clock.monotonic() }),
       rng: () => rng.next(),
       status: () => ({ knownLeader: server.raft.leader !== '', lastContactMs: server.lastContactMs() }),
     });

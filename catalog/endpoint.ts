@@ -14,13 +14,17 @@
  *   `bad-request` naming the problem and position. So is an unknown check state.
  * - `write` hands the command to `propose` (Raft propose-and-wait-for-apply on a server,
  *   {@link LocalApplier} on a single node without Raft) and returns its {@link ApplyResult}.
- * - Requests and answers are plain data. Watchers of the same query woken by the same write
- *   share one re-read (so 1000 watchers of one service cost one read): answers are shared
- *   and must be treated as read-only.
+ * - Requests and answers are plain data. Watchers of the same query woken at the same store
+ *   index share one re-read (so 1000 watchers of one service cost one read): answers are
+ *   shared and must be treated as read-only.
+ * - Woken reads are answered in wake order, at most `wakeBatch` per turn: the first batch
+ *   right after the apply that woke them (a microtask), each further batch after yielding
+ *   to the event loop (`defer`), so the answers of an early batch reach their sockets while
+ *   later ones are still being prepared instead of all answers waiting for the last one.
  */
 import { compileFilter, FilterError } from './filter.js';
 import { CatalogError } from './errors.js';
-import type { CatalogQuery, CatalogQueryValue, CatalogReadRequest, CatalogReadResponse } from './query.js';
+import type { CatalogQuery, CatalogQueryValue, CatalogReadRequest, CatalogReadResponse, ReadCancel } from './query.js';
 import { StateError, type ApplyResult, type Command, type HealthStatus, type ReadResult, type StateStore } from './state/index.js';
 import type { Timers } from './timers.js';
 
@@ -40,7 +44,19 @@ export interface CatalogEndpointOptions {
   rng: () => number;
   /** Defaults to a known leader with no delay (a single node is its own leader). */
   status?: () => LeaderStatus;
+  /** Woken reads answered per turn before yielding; default {@link DEFAULT_WAKE_BATCH}. */
+  wakeBatch?: number;
+  /** Runs `fn` on a later turn of the event loop, after pending I/O; default `setImmediate`. */
+  defer?: (fn: () => void) => void;
 }
+
+/**
+ * Woken reads answered per event-loop turn by default (see the class contract). It bounds
+ * how long one write's wake-ups hold the event loop, not more: answers are written as soon
+ * as each read is ready, and yielding between small batches made the last answer later
+ * (each turn first runs the previous batch's after-write work), measured on 1000 watchers.
+ */
+export const DEFAULT_WAKE_BATCH = 1024;
 
 /** Consul adds up to wait/16 of random jitter to a blocking query's wait. */
 export const JITTER_FRACTION = 16;
@@ -51,8 +67,14 @@ export class CatalogEndpoint {
   private readonly timers: Timers;
   private readonly rng: () => number;
   private readonly status: () => LeaderStatus;
-  /** Re-reads made by wake-ups in the current microtask batch, by query; cleared right after it. */
-  private wakeReads: Map<string, ReadResult<unknown>> | undefined;
+  private readonly wakeBatch: number;
+  private readonly defer: (fn: () => void) => void;
+  /** Woken reads waiting for their re-read, in wake order. */
+  private readonly wakeQueue: Array<() => void> = [];
+  private drainScheduled = false;
+  /** Re-reads made by wake-ups at store index {@link wakeReadsAt}, by query; emptied when the queue is. */
+  private readonly wakeReads = new Map<string, ReadResult<unknown>>();
+  private wakeReadsAt = -1;
 
   constructor(opts: CatalogEndpointOptions) {
     this.store = opts.store;
@@ -60,7 +82,43 @@ export class CatalogEndpoint {
     this.timers = opts.timers;
     this.rng = opts.rng;
     this.status = opts.status ?? (() => ({ knownLeader: true, lastContactMs: 0 }));
+    this.wakeBatch = Math.max(1, opts.wakeBatch ?? DEFAULT_WAKE_BATCH);
+    this.defer = opts.defer ?? ((fn) => void setImmediate(fn));
   }
+
+  /** Queues a woken read; the first wake after a quiet period is drained in a microtask. */
+  private enqueueWake(wake: () => void): void {
+    this.wakeQueue.push(wake);
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    queueMicrotask(this.drain);
+  }
+
+  /**
+   * Answers up to `wakeBatch` woken reads, then yields to the event loop if more wait. A wake
+   * that throws (a broken invariant) does not stall the queue: the rest of the batch runs,
+   * the next batch is scheduled, then the first error is rethrown.
+   */
+  private readonly drain = (): void => {
+    const batch = this.wakeQueue.splice(0, this.wakeBatch);
+    let failed = false;
+    let first: unknown;
+    for (const wake of batch) {
+      try {
+        wake();
+      } catch (err) {
+        if (!failed) (failed = true), (first = err);
+      }
+    }
+    if (this.wakeQueue.length > 0) {
+      this.defer(this.drain);
+    } else {
+      this.drainScheduled = false;
+      this.wakeReads.clear();
+      this.wakeReadsAt = -1;
+    }
+    if (failed) throw first;
+  };
 
   /** Commits a catalog write (Register, Deregister or Batch). */
   write(cmd: Command): Promise<ApplyResult> {
@@ -68,10 +126,11 @@ export class CatalogEndpoint {
   }
 
   /**
-   * Serves a read, blocking as described on the class. `signal` (in-process callers only)
-   * stops a blocked read early: it then answers with the last result, like a timeout.
+   * Serves a read, blocking as described on the class. `signal` (in-process callers only; an
+   * `AbortSignal` or a lighter {@link ReadCancel}) stops a blocked read early: it then answers
+   * with the last result, like a timeout.
    */
-  read<Q extends CatalogQuery>(req: CatalogReadRequest<Q>, signal?: AbortSignal): Promise<CatalogReadResponse<CatalogQueryValue<Q>>> {
+  read<Q extends CatalogQuery>(req: CatalogReadRequest<Q>, signal?: ReadCancel): Promise<CatalogReadResponse<CatalogQueryValue<Q>>> {
     let filter: ((v: unknown) => boolean) | undefined;
     if (req.filter !== undefined && req.filter !== '') {
       try {
@@ -86,10 +145,10 @@ export class CatalogEndpoint {
     const run = (): ReadResult<unknown> => this.execute(req.query, filter);
     const key = JSON.stringify([req.query, req.filter ?? '']);
     const rerun = (): ReadResult<unknown> => {
-      if (this.wakeReads === undefined) {
-        // Every wake-up of one write is queued before this runs, so they all see this cache.
-        this.wakeReads = new Map();
-        queueMicrotask(() => (this.wakeReads = undefined));
+      // Every change to the state moves lastIndex, so reads at one index are equal.
+      if (this.wakeReadsAt !== this.store.lastIndex) {
+        this.wakeReads.clear();
+        this.wakeReadsAt = this.store.lastIndex;
       }
       let r = this.wakeReads.get(key);
       if (r === undefined) this.wakeReads.set(key, (r = run()));
@@ -131,7 +190,7 @@ export class CatalogEndpoint {
         // The watch fires synchronously inside an apply; re-read after it returns.
         cancelWatch = this.store.watch(last.watch, () => {
           cancelWatch = undefined;
-          queueMicrotask(wake);
+          this.enqueueWake(wake);
         });
       };
       const wake = (): void => {

@@ -77,3 +77,15 @@ export interface CatalogReadResponse<T = unknown> {
   /** Milliseconds since the answering server last heard from the leader (0 on the leader). */
   lastContactMs: number;
 }
+
+/**
+ * What stops a blocked read early. An `AbortSignal` is one; the HTTP layer passes a lighter
+ * object with the same members (one per request, where an `AbortSignal`'s listener
+ * bookkeeping showed up in wake-up profiles). Contract: once `aborted` is true it stays true,
+ * and every listener added before is called once, when it became true.
+ */
+export interface ReadCancel {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}

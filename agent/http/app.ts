@@ -134,8 +134,21 @@ export function createHttpApp(deps: HttpDeps): Koa {
   return app;
 }
 
-/** Compact JSON of shared read-only answers (e.g. one catalog read answering many watchers). */
-const jsonCache = new WeakMap<object, string>();
+/** Compact JSON of shared read-only answers (e.g. one catalog read answering many watchers), UTF-8 encoded. */
+const jsonCache = new WeakMap<object, Buffer>();
+
+/** The Content-Type of JSON answers, as koa spells `ctx.type = 'application/json'`. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The compact JSON of `value` as bytes, encoded once per object identity: `value` must not
+ * be changed after it was first encoded.
+ */
+export function encodedJson(value: object): Buffer {
+  let body = jsonCache.get(value);
+  if (body === undefined) jsonCache.set(value, (body = Buffer.from(stringifyJson(value))));
+  return body;
+}
 
 /**
  * Writes a JSON body; `?pretty` indents it like Consul's. The compact encoding of an object
@@ -151,9 +164,30 @@ export function sendJson(ctx: Koa.Context, value: unknown): void {
     ctx.body = JSON.stringify(value);
     return;
   }
-  let text = jsonCache.get(value);
-  if (text === undefined) jsonCache.set(value, (text = stringifyJson(value)));
-  ctx.body = text;
+  ctx.body = encodedJson(value);
+}
+
+/**
+ * Answers 200 with the JSON of `value` at once, writing it to the socket here instead of
+ * after every middleware has returned (`ctx.respond = false`): the same status, headers and
+ * bytes as {@link sendJson}, without koa's per-response header bookkeeping, so a batch of
+ * woken blocking reads reaches its sockets sooner. Headers set on `ctx` before are sent;
+ * nothing may be set after. `?pretty` and non-object values take the {@link sendJson} path.
+ */
+export function sendJsonNow(ctx: Koa.Context, value: unknown): void {
+  if (value === null || typeof value !== 'object' || 'pretty' in ctx.query) {
+    sendJson(ctx, value);
+    return;
+  }
+  const body = encodedJson(value);
+  ctx.status = 200;
+  ctx.respond = false;
+  // The client may be gone (koa's own respond makes the same check).
+  if (!ctx.writable) return;
+  const res = ctx.res;
+  res.setHeader('Content-Type', JSON_CONTENT_TYPE);
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
 }
 
 /** Maps the catalog service's errors onto Consul's status codes. */

@@ -4,7 +4,7 @@
  * client implements the same interface and forwards to a server (leader for writes and
  * default reads, any server for `stale`, ReadIndex for `consistent`).
  */
-import type { CatalogQuery, CatalogQueryValue, CatalogReadRequest, CatalogReadResponse } from '../../catalog/query.js';
+import type { CatalogQuery, CatalogQueryValue, CatalogReadRequest, CatalogReadResponse, ReadCancel } from '../../catalog/query.js';
 import type { ApplyResult, Command } from '../../catalog/state/index.js';
 import type { Consistency } from './query.js';
 
@@ -18,7 +18,7 @@ export interface CatalogClient {
    * `CatalogError` for a bad request or when there is no leader. `signal` cancels a blocked
    * read early (the client went away); it then answers with the last result.
    */
-  read<Q extends CatalogQuery>(req: CatalogClientReadRequest<Q>, signal?: AbortSignal): Promise<CatalogReadResponse<CatalogQueryValue<Q>>>;
+  read<Q extends CatalogQuery>(req: CatalogClientReadRequest<Q>, signal?: ReadCancel): Promise<CatalogReadResponse<CatalogQueryValue<Q>>>;
   /** Commits a write; `{ok: false}` when the state machine refused it (nothing changed). */
   write(cmd: Command): Promise<ApplyResult>;
 }

@@ -1,10 +1,11 @@
 import type { Context } from 'koa';
 import type { CatalogQuery, CatalogQueryValue } from '../../catalog/query.js';
 import type { HttpDeps } from './app.js';
-import { sendJson } from './app.js';
+import { sendJsonNow } from './app.js';
 import { HttpError } from './errors.js';
 import { parseQueryOptions, setQueryMeta } from './query.js';
 import { catalogOf } from './routes/deps.js';
+import { ClientGone } from './client-gone.js';
 
 /**
  * Serves a catalog read the Consul way: `?index`/`?wait` blocking, consistency mode,
@@ -18,7 +19,7 @@ export async function serveRead<Q extends CatalogQuery>(
   shape: (v: CatalogQueryValue<Q>) => unknown = (v) => v,
 ): Promise<void> {
   const value = await readWithMeta(ctx, deps, query);
-  sendJson(ctx, shape(value));
+  sendJsonNow(ctx, shape(value));
 }
 
 /**
@@ -32,17 +33,15 @@ export async function readWithMeta<Q extends CatalogQuery>(ctx: Context, deps: H
   if (opts.datacenter !== undefined && opts.datacenter !== deps.config.datacenter) {
     throw new HttpError(500, `No path to datacenter "${opts.datacenter}"`);
   }
-  const ctrl = new AbortController();
-  const onClose = (): void => ctrl.abort();
-  ctx.res.once('close', onClose);
-  try {
-    const r = await catalog.read(
-      { query, minIndex: opts.minIndex, waitMs: opts.waitMs, filter: opts.filter, consistency: opts.consistency },
-      ctrl.signal,
-    );
-    setQueryMeta(ctx, r);
-    return r.value;
-  } finally {
-    ctx.res.off('close', onClose);
+  if (opts.minIndex > 0 && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+    // Consume the (empty) request now: Node would otherwise drain it when the answer is
+    // written, adding that work to every wake-up of a blocked read.
+    ctx.req.resume();
   }
+  const r = await catalog.read(
+    { query, minIndex: opts.minIndex, waitMs: opts.waitMs, filter: opts.filter, consistency: opts.consistency },
+    opts.minIndex > 0 ? new ClientGone(ctx.res) : undefined,
+  );
+  setQueryMeta(ctx, r);
+  return r.value;
 }

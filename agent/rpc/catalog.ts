@@ -2,7 +2,7 @@ import type { CatalogServer } from '../../catalog/server.js';
 import { ServerError } from '../../catalog/server.js';
 import type { CatalogEndpoint } from '../../catalog/endpoint.js';
 import { CatalogError } from '../../catalog/errors.js';
-import type { CatalogQuery, CatalogQueryValue, CatalogReadResponse } from '../../catalog/query.js';
+import type { CatalogQuery, CatalogQueryValue, CatalogReadResponse, ReadCancel } from '../../catalog/query.js';
 import type { ApplyResult, Command } from '../../catalog/state/index.js';
 import type { CatalogClient, CatalogClientReadRequest } from '../http/catalog-client.js';
 import type { Consistency } from '../http/query.js';
@@ -53,7 +53,7 @@ export class ServerCatalogClient implements CatalogClient {
     private readonly rpc: RpcClient,
   ) {}
 
-  async read<Q extends CatalogQuery>(req: CatalogClientReadRequest<Q>, signal?: AbortSignal): Promise<CatalogReadResponse<CatalogQueryValue<Q>>> {
+  async read<Q extends CatalogQuery>(req: CatalogClientReadRequest<Q>, signal?: ReadCancel): Promise<CatalogReadResponse<CatalogQueryValue<Q>>> {
     try {
       return await this.route(req.consistency, () => this.endpoint.read(req, signal), CatalogMethods.Read, req, attemptTimeout(req));
     } catch (e) {

@@ -3,16 +3,20 @@
  *
  * 1. Watchers: WATCHERS (default 1000) blocking queries on `/v1/health/service/web` against a
  *    dev agent process. A change to another service must wake none of them; then a change to
- *    `web` must wake all of them: wake-up latency p50/p99/max from the write (goal p99 ≤ 50 ms).
+ *    `web` must wake all of them: wake-up latency min/p50/p99/max from the start of the
+ *    register request to the complete answer at the watcher (goal p99 ≤ 50 ms). Env CLIENT
+ *    picks the watcher client (see below).
  * 2. Propagation: 3 servers + 2 clients; a service registered on client 1 through the agent
  *    API, observed by a blocking catalog query on client 2: latency from the register request
- *    to the answer on client 2, over TRIALS (default 20) trials.
+ *    to the answer on client 2, over TRIALS (default 20) trials; TRIALS=0 skips it.
  *
  * The bench process itself is the load generator, on the same 2-core machine.
  */
 import { Agent as HttpAgent, request } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { startAgent, eventually, type AgentProcess } from '../../test/lib/agent-process.js';
+import { epochNow, openWatchers, spawnWatchers, type WatchResult, type Watchers } from '../lib/watch-client.js';
 
 const WATCHERS = Number(process.env['WATCHERS'] ?? 1000);
 const TRIALS = Number(process.env['TRIALS'] ?? 20);
@@ -37,8 +41,51 @@ const pct = (xs: number[], p: number): number => {
 };
 const ms = (x: number): string => `${x.toFixed(1)} ms`;
 
+/**
+ * How the watchers are driven (env CLIENT):
+ * - `procs` (default): raw TCP sockets with minimal HTTP parsing, spread over CLIENT_PROCS
+ *   (default 2) child processes;
+ * - `raw`: the same raw sockets in the bench process;
+ * - `http`: `node:http` requests in the bench process (the method used before 2026-11-26
+ *   15:00; its response parsing on the same 2 cores inflated the latency).
+ */
+const CLIENT = process.env['CLIENT'] ?? 'procs';
+const CLIENT_PROCS = Number(process.env['CLIENT_PROCS'] ?? 2);
+
+/** User + system CPU of process `pid` in ms, from /proc (Linux; clock ticks of 10 ms); NaN elsewhere. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+function httpWatchers(port: number, path: string, count: number): Watchers {
+  let answered = 0;
+  const results = Array.from({ length: count }, () =>
+    call(port, 'GET', path).then((r) => {
+      answered++;
+      return { status: r.status, index: r.index, bytes: r.body.length, at: epochNow() };
+    }),
+  );
+  const done = Promise.all(results);
+  done.catch(() => undefined);
+  return { ready: new Promise((r) => setTimeout(r, 1000)), answered: () => answered, done, close: () => keepAlive.destroy() };
+}
+
+function startWatchers(port: number, path: string): Watchers {
+  if (CLIENT === 'http') return httpWatchers(port, path, WATCHERS);
+  if (CLIENT === 'raw') return openWatchers(port, path, WATCHERS);
+  if (CLIENT === 'procs') return spawnWatchers(port, path, WATCHERS, CLIENT_PROCS);
+  throw new Error(`bench: unknown CLIENT "${CLIENT}" (procs, raw or http)`);
+}
+
 async function watchers(): Promise<void> {
   const a = await startAgent({ name: 'bench-dev', args: ['-server', '-bootstrap', '-log-level=warn'] });
+  let w: Watchers | undefined;
   try {
     await eventually('leader', 10_000, async () => (await a.api<string>('/v1/status/leader')) !== '');
     await call(a.http, 'PUT', '/v1/agent/service/register', JSON.stringify({ Name: 'web', Port: 80 }));
@@ -46,27 +93,26 @@ async function watchers(): Promise<void> {
     await eventually('web registered', 10_000, async () => JSON.parse((await call(a.http, 'GET', '/v1/health/service/web')).body).length === 1);
     const first = await call(a.http, 'GET', '/v1/health/service/web');
     const index = first.index;
-    let woken = 0;
-    const wokeAt: number[] = [];
-    const pending = Array.from({ length: WATCHERS }, () =>
-      call(a.http, 'GET', `/v1/health/service/web?index=${index}&wait=60s`).then(() => {
-        woken++;
-        wokeAt.push(performance.now());
-      }),
-    );
+    w = startWatchers(a.http, `/v1/health/service/web?index=${index}&wait=60s`);
+    await w.ready;
     await new Promise((r) => setTimeout(r, 1500));
     await call(a.http, 'PUT', '/v1/agent/service/register', JSON.stringify({ Name: 'other', Port: 82 }));
     await new Promise((r) => setTimeout(r, 1000));
-    const wokenByOther = woken;
-    const t0 = performance.now();
+    const wokenByOther = w.answered();
+    const cpu0 = processCpuMs(a.proc.pid);
+    const t0 = epochNow();
     await call(a.http, 'PUT', '/v1/agent/service/register', JSON.stringify({ Name: 'web', Port: 8080 }));
-    await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 30_000))]);
-    const lat = wokeAt.map((t) => t - t0);
-    console.log(`watchers: ${WATCHERS} blocked on web; woken by a change to another service: ${wokenByOther}`);
+    const registerMs = epochNow() - t0;
+    const results = await Promise.race([w.done, new Promise<WatchResult[]>((_, rej) => setTimeout(() => rej(new Error(`bench: only ${w!.answered()} of ${WATCHERS} watchers answered in 30 s`)), 30_000))]);
+    const agentCpu = processCpuMs(a.proc.pid) - cpu0;
+    const lat = results.map((r) => r.at - t0);
+    const moved = results.every((r) => r.status === 200 && Number(r.index) > Number(index));
+    console.log(`watchers (client ${CLIENT}${CLIENT === 'procs' ? ` x${CLIENT_PROCS}` : ''}): ${WATCHERS} blocked on web; woken by a change to another service: ${wokenByOther}`);
     console.log(
-      `watchers: woken by the change to web: ${woken - wokenByOther}/${WATCHERS}; latency min ${ms(Math.min(...lat))}, p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))}`,
+      `watchers: woken by the change to web: ${results.length}/${WATCHERS} (all 200 with a newer index: ${moved}); latency min ${ms(Math.min(...lat))}, p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(Math.max(...lat))}; fan-out (p99 - min) ${ms(pct(lat, 99) - Math.min(...lat))}; the register request itself took ${ms(registerMs)}; agent CPU from the register to the last answer ${ms(agentCpu)} (10 ms ticks)`,
     );
   } finally {
+    w?.close();
     a.cleanup();
   }
 }
@@ -108,5 +154,5 @@ async function propagation(): Promise<void> {
 
 console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 await watchers();
-await propagation();
+if (TRIALS > 0) await propagation();
 keepAlive.destroy();

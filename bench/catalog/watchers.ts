@@ -3,28 +3,43 @@
  *
  * 1. Blocking watchers: N clients block on `/v1/health/service/web?index=…`; a change to
  *    another service must wake none of them; a change to `web` must wake all of them. Prints
- *    the wake-up latency (p50/p99/max) measured from the write.
+ *    the wake-up latency (min/p50/p99/max) measured from the write to the complete answer at
+ *    the client. Env CLIENT picks the watcher client (see below); PROFILE=file writes a CPU
+ *    profile of the server process during the wake-up. Then the floor: a bare `node:http`
+ *    server answering as many held requests with the same bytes in one loop.
  * 2. Read throughput of `/v1/health/service/web?passing` (3 instances) against a bare Node
  *    `http` server answering the same bytes on the same machine in the same run (the
  *    ceiling), as requests/s and a ratio.
  *
- * Everything runs in one process over real sockets on 127.0.0.1, with the single-node
+ * The server runs in this process over real sockets on 127.0.0.1, with the single-node
  * LocalApplier behind the catalog endpoint (no Raft).
  */
-import { Agent, createServer, request, type Server } from 'node:http';
+import { Agent, createServer, request, type Server, type ServerResponse } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { createHttpApp } from '../../agent/http/app.js';
 import { buildConfig } from '../../agent/config/config.js';
 import { silentLogger } from '../../agent/runtime/logger.js';
 import { VERSION } from '../../agent/version.js';
+import { Telemetry } from '../../agent/telemetry/registry.js';
 import { CatalogEndpoint } from '../../catalog/endpoint.js';
 import { LocalApplier } from '../../catalog/local-applier.js';
 import { realTimers } from '../../catalog/timers.js';
+import { TimerWheel } from '../../catalog/timer-wheel.js';
 import { CommandType, StateStore, type RegisterRequest } from '../../catalog/state/index.js';
+import { epochNow, openWatchers, spawnWatchers, type Watchers } from '../lib/watch-client.js';
 
 const WATCHERS = Number(process.env['WATCHERS'] ?? 1000);
 const READ_SECONDS = Number(process.env['READ_SECONDS'] ?? 3);
 const CONCURRENCY = 32;
+/** Watcher client: `procs` (default; raw sockets in CLIENT_PROCS child processes), `raw` (raw sockets here), `http` (node:http here, the old method). */
+const CLIENT = process.env['CLIENT'] ?? 'procs';
+const CLIENT_PROCS = Number(process.env['CLIENT_PROCS'] ?? 2);
+/** Woken reads answered per event-loop turn (CatalogEndpoint's wakeBatch); unset = its default. */
+const WAKE_BATCH = process.env['WAKE_BATCH'] ? Number(process.env['WAKE_BATCH']) : undefined;
+/** When set, a V8 CPU profile of the wake-up (from the write to the last answer) is written to this file. */
+const PROFILE = process.env['PROFILE'];
 
 const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
 
@@ -39,6 +54,19 @@ function get(port: number, path: string): Promise<{ status: number; index: strin
     req.on('error', reject);
     req.end();
   });
+}
+
+function httpWatchers(port: number, path: string): Watchers {
+  let answered = 0;
+  const results = Array.from({ length: WATCHERS }, () =>
+    get(port, path).then((r) => {
+      answered++;
+      return { status: r.status, index: r.index, bytes: r.body.length, at: epochNow() };
+    }),
+  );
+  const done = Promise.all(results);
+  done.catch(() => undefined);
+  return { ready: Promise.resolve(), answered: () => answered, done, close: () => undefined };
 }
 
 function listen(server: Server): Promise<number> {
@@ -62,9 +90,50 @@ async function throughput(port: number, path: string, seconds: number): Promise<
   return n / seconds;
 }
 
+function startWatchers(port: number, path: string): Watchers {
+  return CLIENT === 'raw' ? openWatchers(port, path, WATCHERS) : CLIENT === 'procs' ? spawnWatchers(port, path, WATCHERS, CLIENT_PROCS) : httpWatchers(port, path);
+}
+
+/**
+ * The floor for part 1: a bare `node:http` server holds WATCHERS requests and answers all of
+ * them in one synchronous loop with `body` and Herald's headers; latency from that loop's
+ * start to each complete answer at the client, measured with the same client.
+ */
+async function bareWake(body: Buffer, index: string): Promise<void> {
+  const held: ServerResponse[] = [];
+  const bare = createServer((_req, res) => void held.push(res));
+  const port = await listen(bare);
+  const w = startWatchers(port, `/v1/health/service/web?index=${index}&wait=60s`);
+  await w.ready;
+  for (let i = 0; i < 200 && held.length < WATCHERS; i++) await new Promise((r) => setTimeout(r, 25));
+  if (held.length < WATCHERS) throw new Error(`bench: only ${held.length} of ${WATCHERS} requests reached the bare server`);
+  await new Promise((r) => setTimeout(r, 200));
+  const t0 = epochNow();
+  const cpu0 = process.cpuUsage();
+  for (const res of held) {
+    res.writeHead(200, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'X-Consul-Index': index,
+      'X-Consul-KnownLeader': 'true',
+      'X-Consul-LastContact': '0',
+      'Content-Length': body.length,
+    });
+    res.end(body);
+  }
+  const results = await w.done;
+  const cpu = process.cpuUsage(cpu0);
+  const lat = results.map((r) => r.at - t0).sort((a, b) => a - b);
+  console.log(
+    `floor: bare node:http answering ${WATCHERS} held requests in one loop (same bytes, same client): min ${lat[0]!.toFixed(1)} ms, p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms; server CPU ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms`,
+  );
+  w.close();
+  bare.closeAllConnections();
+  await new Promise((r) => bare.close(r));
+}
+
 async function main(): Promise<void> {
   const store = new StateStore();
-  const catalog = new CatalogEndpoint({ store, propose: new LocalApplier(store).propose, timers: realTimers, rng: Math.random });
+  const catalog = new CatalogEndpoint({ store, propose: new LocalApplier(store).propose, timers: new TimerWheel({ base: realTimers, now: () => performance.now() }), rng: Math.random, wakeBatch: WAKE_BATCH });
   const app = createHttpApp({
     config: buildConfig({ dev: true, raw: { node_name: 'bench' } }),
     nodeId: '00000000-0000-0000-0000-000000000001',
@@ -72,11 +141,13 @@ async function main(): Promise<void> {
     logger: silentLogger(),
     status: { leader: () => '127.0.0.1:8300', peers: () => ['127.0.0.1:8300'] },
     catalog,
+    // As in the agent: every request is sampled into the metrics registry.
+    telemetry: new Telemetry(),
   });
   const server = createServer(app.callback());
   const sent: number[] = [];
   server.on('request', (req, res) => {
-    if (req.url?.includes('wait=')) res.on('finish', () => sent.push(performance.now()));
+    if (req.url?.includes('wait=')) res.on('finish', () => sent.push(epochNow()));
   });
   server.maxConnections = WATCHERS * 2;
   const port = await listen(server);
@@ -87,30 +158,52 @@ async function main(): Promise<void> {
 
   // 1. blocking watchers
   const first = await get(port, '/v1/health/service/web');
-  const woke: number[] = [];
-  let changeAt = 0;
-  const watchers = Array.from({ length: WATCHERS }, () =>
-    get(port, `/v1/health/service/web?index=${first.index}&wait=60s`).then((r) => {
-      woke.push(performance.now());
-      return r;
-    }),
-  );
+  const path = `/v1/health/service/web?index=${first.index}&wait=60s`;
+  const w = startWatchers(port, path);
+  await w.ready;
   for (let i = 0; i < 200 && store.watchCount < WATCHERS; i++) await new Promise((r) => setTimeout(r, 25));
   if (store.watchCount < WATCHERS) throw new Error(`bench: only ${store.watchCount} of ${WATCHERS} watchers are blocked`);
   await reg({ Node: 'n9', Address: '192.0.2.9', Service: { ID: 'db-1', Service: 'db', Port: 5432 } });
   await new Promise((r) => setTimeout(r, 500));
-  const wokenByOther = woke.length;
-  changeAt = performance.now();
+  const wokenByOther = w.answered();
+  const profiler = PROFILE ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+    await profiler.post('Profiler.start');
+  }
+  const changeAt = epochNow();
+  const cpu0 = process.cpuUsage();
   await reg({ Node: 'n4', Address: '192.0.2.4', Service: { ID: 'web-4', Service: 'web', Port: 8080 } });
-  const results = await Promise.all(watchers);
-  const lat = woke.map((t) => t - changeAt).sort((a, b) => a - b);
+  const results = await w.done;
+  const cpu = process.cpuUsage(cpu0);
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(PROFILE!, JSON.stringify(profile));
+    profiler.disconnect();
+    console.log(`cpu profile of the wake-up written to ${PROFILE}`);
+  }
+  w.close();
+  const lat = results.map((r) => r.at - changeAt).sort((a, b) => a - b);
   const sentLat = sent.map((t) => t - changeAt).sort((a, b) => a - b);
-  const moved = results.every((r) => Number(r.index) > Number(first.index));
-  console.log(`watchers: ${WATCHERS} blocked on web; a change to db woke ${wokenByOther}; a change to web woke ${results.length} (index moved: ${moved})`);
-  console.log(`answer written by the server after the write: p50 ${pct(sentLat, 50).toFixed(1)} ms, p99 ${pct(sentLat, 99).toFixed(1)} ms, max ${sentLat[sentLat.length - 1]!.toFixed(1)} ms`);
-  console.log(`answer received by the client (same process) after the write: p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms`);
+  const moved = results.every((r) => r.status === 200 && Number(r.index) > Number(first.index));
+  console.log(`watchers (client ${CLIENT}): ${WATCHERS} blocked on web; a change to db woke ${wokenByOther}; a change to web woke ${results.length} (all 200 with a newer index: ${moved})`);
+  console.log(`answer written by the server after the write: min ${sentLat[0]!.toFixed(1)} ms, p50 ${pct(sentLat, 50).toFixed(1)} ms, p99 ${pct(sentLat, 99).toFixed(1)} ms, max ${sentLat[sentLat.length - 1]!.toFixed(1)} ms`);
+  console.log(`server process CPU from the write to the last answer: ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms (user ${(cpu.user / 1000).toFixed(1)}, system ${(cpu.system / 1000).toFixed(1)})`);
+  console.log(`answer received by the client after the write: min ${lat[0]!.toFixed(1)} ms, p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms (fan-out p99 - min ${(pct(lat, 99) - lat[0]!).toFixed(1)} ms)`);
 
-  // 2. read throughput against a bare http server returning the same bytes
+  // 1b. the floor: a bare node:http server answering as many held requests with the same bytes
+  const woken = await get(port, '/v1/health/service/web');
+  await bareWake(Buffer.from(woken.body), woken.index);
+
+  // 2. read throughput against a bare http server returning the same bytes (READ_SECONDS=0 skips it)
+  if (READ_SECONDS <= 0) {
+    agent.destroy();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    return;
+  }
   await catalog.write({ type: CommandType.Deregister, req: { Node: 'n4' } });
   const sample = await get(port, '/v1/health/service/web?passing');
   const bytes = Buffer.from(sample.body);

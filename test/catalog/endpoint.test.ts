@@ -167,4 +167,46 @@ describe('catalog/endpoint: CatalogEndpoint', () => {
     expect(fired).to.have.length(1);
     expect(fired[0]).to.be.within(1600, 1700);
   });
+
+  it('answers woken reads in batches of wakeBatch, yielding through defer between batches, sharing one re-read', async () => {
+    const store = new StateStore();
+    const deferred: Array<() => void> = [];
+    const ep = new CatalogEndpoint({ store, propose: new LocalApplier(store).propose, timers: realTimers, rng: () => 0, wakeBatch: 10, defer: (fn) => deferred.push(fn) });
+    await ep.write({ type: CommandType.Register, req: web('n1', 'web1') });
+    const q = { query: { op: 'checkServiceNodes' as const, service: 'web' }, minIndex: 1, waitMs: 60_000 };
+    const answered: number[] = [];
+    const pending = Array.from({ length: 25 }, (_, i) => ep.read(q).then((r) => (answered.push(i), r)));
+    expect(store.watchCount).to.equal(25);
+    await ep.write({ type: CommandType.Register, req: web('n2', 'web2') });
+    await new Promise((r) => setImmediate(r));
+    expect(answered, 'first batch, in wake order').to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(deferred).to.have.length(1);
+    deferred.shift()!();
+    await new Promise((r) => setImmediate(r));
+    expect(answered).to.have.length(20);
+    expect(deferred).to.have.length(1);
+    deferred.shift()!();
+    const answers = await Promise.all(pending);
+    expect(answered).to.deep.equal(Array.from({ length: 25 }, (_, i) => i));
+    expect(deferred, 'nothing more to drain').to.have.length(0);
+    expect(answers.every((a) => a.value === answers[0]!.value && a.index === 2)).to.equal(true);
+    expect(store.watchCount).to.equal(0);
+  });
+
+  it('a write between two wake batches is seen by the later batch (the re-read cache is per store index)', async () => {
+    const store = new StateStore();
+    const deferred: Array<() => void> = [];
+    const ep = new CatalogEndpoint({ store, propose: new LocalApplier(store).propose, timers: realTimers, rng: () => 0, wakeBatch: 2, defer: (fn) => deferred.push(fn) });
+    await ep.write({ type: CommandType.Register, req: web('n1', 'web1') });
+    const q = { query: { op: 'checkServiceNodes' as const, service: 'web' }, minIndex: 1, waitMs: 60_000 };
+    const pending = Array.from({ length: 4 }, () => ep.read(q));
+    await ep.write({ type: CommandType.Register, req: web('n2', 'web2') });
+    await new Promise((r) => setImmediate(r));
+    await ep.write({ type: CommandType.Register, req: web('n3', 'web3') });
+    deferred.shift()!();
+    const answers = await Promise.all(pending);
+    expect(answers.map((a) => a.index)).to.deep.equal([2, 2, 3, 3]);
+    expect(answers[3]!.value.map((x) => x.Service.ID)).to.deep.equal(['web1', 'web2', 'web3']);
+    expect(answers[2]!.value).to.equal(answers[3]!.value);
+  });
 });

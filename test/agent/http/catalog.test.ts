@@ -148,6 +148,29 @@ describe('http: catalog and health endpoints', () => {
     expect(timed.headers.get('x-consul-index')).to.equal(idx2);
   });
 
+  it('a woken blocking read answers with the same status, headers and bytes as a plain read; HEAD has no body; ?pretty indents', async () => {
+    await t.put('/v1/catalog/register', reg('n1', 'web', 'a'));
+    const idx = (await t.get('/v1/health/service/web')).headers.get('x-consul-index')!;
+    const blocked = t.get(`/v1/health/service/web?index=${idx}&wait=30s`);
+    const blockedHead = fetch(`${t.srv.url}/v1/health/service/web?index=${idx}&wait=30s`, { method: 'HEAD' });
+    const blockedPretty = t.get(`/v1/health/service/web?index=${idx}&wait=30s&pretty`);
+    for (let i = 0; i < 100 && t.store.watchCount < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(t.store.watchCount).to.equal(3);
+    await t.put('/v1/catalog/register', reg('n2', 'web', 'b'));
+    const [woken, head, pretty] = await Promise.all([blocked, blockedHead, blockedPretty]);
+    const plain = await t.get('/v1/health/service/web');
+    const pick = (r: Response) => ['content-type', 'content-length', 'x-consul-index', 'x-consul-knownleader', 'x-consul-lastcontact'].map((h) => r.headers.get(h));
+    expect(woken.status).to.equal(200);
+    expect(pick(woken)).to.deep.equal(pick(plain));
+    expect(pick(woken)[0]).to.equal('application/json; charset=utf-8');
+    const body = await woken.text();
+    expect(body).to.equal(await plain.text());
+    expect(Buffer.byteLength(body)).to.equal(Number(woken.headers.get('content-length')));
+    expect(head.status).to.equal(200);
+    expect(await head.text()).to.equal('');
+    expect(await pretty.text()).to.equal(JSON.stringify(JSON.parse(body), null, 4));
+  });
+
   it('a client that goes away releases its blocked query', async () => {
     await t.put('/v1/catalog/register', reg('n1', 'web', 'a'));
     const ctrl = new AbortController();
