@@ -199,8 +199,16 @@ export class Telemetry {
   }
 }
 
+/** An unambiguous key for a label set (length-prefixed, sorted by name); on every request's path, so cheap. */
 function labelKey(labels: Labels): string {
-  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+  const keys = Object.keys(labels);
+  if (keys.length > 1) keys.sort();
+  let out = '';
+  for (const k of keys) {
+    const v = labels[k]!;
+    out += `${k.length}:${k}${v.length}:${v}`;
+  }
+  return out;
 }
 
 /** Prometheus metric names allow [a-zA-Z0-9_:]; Consul's sink turns every other character into '_'. */
