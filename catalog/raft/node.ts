@@ -406,7 +406,12 @@ export class RaftNode extends EventEmitter {
       }
     }
     for (const m of rd.earlyMessages) this.transport.send(m);
-    const persisting = this.persist(rd);
+    // What must wait for the disk (a follower's acknowledgements, votes) leaves as soon as
+    // the write is done, not after the applies running beside it: the leader's commit waits
+    // on these acknowledgements.
+    const persisting = this.persist(rd).then(() => {
+      for (const m of rd.messages) this.transport.send(m);
+    });
     let persisted = false;
     const settled = persisting.then(
       () => void (persisted = true),
@@ -420,7 +425,6 @@ export class RaftNode extends EventEmitter {
       })(),
     );
     if (rd.entries.length > 0) this.persistedLast = rd.entries[rd.entries.length - 1]!.index;
-    for (const m of rd.messages) this.transport.send(m);
     if (rd.snapshot) {
       await this.sm.restore(rd.snapshot.data);
       this.applied = rd.snapshot.meta.index;

@@ -6,7 +6,7 @@ import { RaftNode, type StateMachine } from '../../../catalog/raft/node.js';
 import { MemoryStorage } from '../../../catalog/raft/memory-storage.js';
 import type { Message } from '../../../catalog/raft/core/messages.js';
 import { NotLeaderError } from '../../../catalog/raft/core/errors.js';
-import { ConfChangeType, type Entry, type RaftTransport } from '../../../catalog/raft/types.js';
+import { ConfChangeType, EntryType, type Entry, type RaftTransport } from '../../../catalog/raft/types.js';
 
 /** In-process network; every message goes through a msgpack round trip (the wire format). */
 class Hub {
@@ -249,6 +249,45 @@ describe('raft node (driver)', function () {
     const rb = await b;
     expect((await a).index).to.be.lessThan(rb.index);
     expect(violations, 'applied before persisted here').to.equal(0);
+  });
+
+  it('a follower acknowledges a new batch as soon as it is written, while an earlier entry is still being applied', async () => {
+    hub = new Hub();
+    const f = make('f');
+    await f.node.start();
+    await f.node.bootstrap({ voters: ['l', 'f'], learners: [] });
+    const base = f.storage.lastIndex();
+    const persistedState = f.storage.loadSync();
+    const baseTerm = persistedState.entries.at(-1)?.term ?? persistedState.snapshot?.meta.term ?? 0;
+    const sent: Message[] = [];
+    hub.onSend = (m) => void sent.push(m);
+    // The state machine holds the apply of 'slow' until released.
+    let release: () => void = () => undefined;
+    const inner = f.sm.apply.bind(f.sm);
+    f.sm.apply = (e: Entry) => {
+      if (new TextDecoder().decode(e.data) !== 'slow') return inner(e);
+      return new Promise((r) => (release = () => r(inner(e))));
+    };
+    const deliver = hub.handlers.get('f')!;
+    const entry = (index: number, data: string): Entry => ({ term: baseTerm + 1, index, type: EntryType.Normal, data: enc(data) });
+    const app = (prevIndex: number, prevTerm: number, e: Entry, commit: number): Message => ({
+      type: 'MsgApp', from: 'l', to: 'f', term: baseTerm + 1, logTerm: prevTerm, index: prevIndex, commit, entries: [e],
+    });
+    const acked = (index: number): boolean => sent.some((m) => m.type === 'MsgAppResp' && !m.reject && m.index === index);
+    deliver(app(base, baseTerm, entry(base + 1, 'slow'), base));
+    for (let i = 0; i < 20 && !acked(base + 1); i++) await flush();
+    expect(acked(base + 1), 'slow acknowledged').to.equal(true);
+    // 'next' arrives with the commit of 'slow': the same Ready writes 'next' and applies 'slow'.
+    deliver(app(base + 1, baseTerm + 1, entry(base + 2, 'next'), base + 1));
+    for (let i = 0; i < 20 && !acked(base + 2); i++) await flush();
+    const ackedWhileApplying = acked(base + 2);
+    const appliedBefore = [...f.sm.values];
+    release();
+    await flush();
+    expect(appliedBefore, 'slow still being applied').to.not.include('slow');
+    expect(ackedWhileApplying, 'next acknowledged while slow was being applied').to.equal(true);
+    expect(f.storage.lastIndex()).to.equal(base + 2);
+    await f.node.stop();
   });
 
   it('applies an entry only once this server persisted it (single server and three servers, batches in flight)', async () => {
