@@ -76,13 +76,13 @@ describe('config', () => {
 
   describe('merge', () => {
     it('applies files in order, then flags; objects merge, retry_join accumulates', () => {
-      const a = tmp.file('a.json', JSON.stringify({ datacenter: 'east', ports: { http: 1 }, retry_join: ['10.0.0.1'], data_dir: tmp.dir }));
-      const b = tmp.file('b.json', JSON.stringify({ ports: { dns: 2 }, retry_join: ['10.0.0.2'], log_level: 'warn' }));
-      const c = buildConfig({ configFiles: [a, b], raw: { datacenter: 'west', retry_join: ['10.0.0.3'] } });
+      const a = tmp.file('a.json', JSON.stringify({ datacenter: 'east', ports: { http: 1 }, retry_join: ['192.0.2.1'], data_dir: tmp.dir }));
+      const b = tmp.file('b.json', JSON.stringify({ ports: { dns: 2 }, retry_join: ['192.0.2.2'], log_level: 'warn' }));
+      const c = buildConfig({ configFiles: [a, b], raw: { datacenter: 'west', retry_join: ['192.0.2.3'] } });
       expect(c.datacenter).to.equal('west');
       expect(c.ports.http).to.equal(1);
       expect(c.ports.dns).to.equal(2);
-      expect(c.retryJoin).to.deep.equal(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+      expect(c.retryJoin).to.deep.equal(['192.0.2.1', '192.0.2.2', '192.0.2.3']);
       expect(c.logLevel).to.equal('warn');
       expect(c.sources).to.deep.equal([a, b]);
     });

@@ -106,7 +106,7 @@ describe('http: catalog and health endpoints', () => {
   });
 
   it('accepts snake_case and lower-case keys like Consul', async () => {
-    const r = await t.put('/v1/catalog/register', { node: 'n1', address: '10.1.1.1', node_meta: { k: 'v' }, service: { service: 'db', port: 5432, enable_tag_override: true } });
+    const r = await t.put('/v1/catalog/register', { node: 'n1', address: '192.0.2.11', node_meta: { k: 'v' }, service: { service: 'db', port: 5432, enable_tag_override: true } });
     expect(r.status, await r.text()).to.equal(200);
     const s = await t.json<Array<{ ServicePort: number; ServiceEnableTagOverride: boolean; NodeMeta: Record<string, string> }>>('/v1/catalog/service/db');
     expect(s[0]).to.include({ ServicePort: 5432, ServiceEnableTagOverride: true });

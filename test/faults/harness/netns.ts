@@ -134,7 +134,7 @@ export class Network {
     const why = unsupportedReason();
     if (why) throw new UnsupportedError(`faults: ${why}`);
     if (hosts.length > 200) throw new Error('faults: at most 200 hosts');
-    for (const h of hosts) if (!/^[a-z0-9]{1,10}$/.test(h)) throw new Error(`faults: bad host name ${JSON.stringify(h)}`);
+    for (const h of hosts) if (/^[a-z0-9]{1,10}$/.exec(h) === null) throw new Error(`faults: bad host name ${JSON.stringify(h)}`);
     cleanupLeftovers();
     const net = new Network(hosts, note);
     current = net;

@@ -75,7 +75,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunRepor
   const note = (what: string): void => {
     const line = `[${(history.now() / 1000).toFixed(1).padStart(6)}s] ${what}`;
     timeline.push(line);
-    if (/^(partition|SIGKILL|SIGSTOP|one-way|impair|c1 stalls)/.test(what)) faults++;
+    if (/^(partition|SIGKILL|SIGSTOP|one-way|impair|c1 stalls)/.exec(what) !== null) faults++;
     if (o.verbose !== false) console.log(`  ${sc.name} seed=${o.seed} ${line}`);
   };
   const dir = mkdtempSync(join(tmpdir(), `herald-faults-${sc.name}-${o.seed}-`));
