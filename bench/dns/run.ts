@@ -29,7 +29,7 @@ async function serve(): Promise<void> {
     const r = store.apply(++index, {
       type: CommandType.Register,
       req: {
-        Node: `node${i}`, Address: `10.0.0.${i}`,
+        Node: `node${i}`, Address: `203.0.113.${i}`,
         Service: { ID: `web${i}`, Service: 'web', Port: 8080 },
         Checks: [
           { CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'passing' },

@@ -15,7 +15,7 @@ function setup(status?: () => { knownLeader: boolean; lastContactMs: number }) {
 
 const web = (node: string, id: string, tags: string[] = []): RegisterRequest => ({
   Node: node,
-  Address: '10.0.0.1',
+  Address: '203.0.113.1',
   Service: { ID: id, Service: 'web', Port: 80, Tags: tags },
 });
 
@@ -56,7 +56,7 @@ describe('catalog/endpoint: CatalogEndpoint', () => {
     const { ep, register } = setup();
     await register(web('n1', 'web1', ['a']));
     await register(web('n2', 'web2', ['b']));
-    await register({ Node: 'n2', Address: '10.0.0.2', Service: { Service: 'db', Port: 5432, Tags: ['primary'] } });
+    await register({ Node: 'n2', Address: '203.0.113.2', Service: { Service: 'db', Port: 5432, Tags: ['primary'] } });
     const nodes = await ep.read({ query: { op: 'nodes' }, minIndex: 0, waitMs: 0, filter: 'Node == n2' });
     expect(nodes.value.map((n) => n.Node)).to.deep.equal(['n2']);
     const svcs = await ep.read({ query: { op: 'services' }, minIndex: 0, waitMs: 0, filter: 'ServiceTags contains b or ServiceName == db' });
@@ -119,7 +119,7 @@ describe('catalog/endpoint: CatalogEndpoint', () => {
       woke = true;
       return r;
     });
-    await register({ Node: 'n3', Address: '10.0.0.3', Service: { Service: 'db', Port: 1 } });
+    await register({ Node: 'n3', Address: '203.0.113.3', Service: { Service: 'db', Port: 1 } });
     await new Promise((r) => setTimeout(r, 30));
     expect(woke).to.equal(false);
     expect(store.watchCount).to.equal(1);
@@ -131,7 +131,7 @@ describe('catalog/endpoint: CatalogEndpoint', () => {
   it('answers at once when the store index is below minIndex (state reset behind the caller)', async () => {
     const { ep, register } = setup();
     await register(web('n1', 'web1'));
-    await register({ Node: 'n2', Address: '10.0.0.2', Service: { Service: 'db', Port: 1 } });
+    await register({ Node: 'n2', Address: '203.0.113.2', Service: { Service: 'db', Port: 1 } });
     const first = await ep.read({ query: { op: 'nodes' }, minIndex: 0, waitMs: 0 });
     const pending = ep.read({ query: { op: 'nodes' }, minIndex: first.index + 5, waitMs: 100 });
     // store index (2) is below minIndex (7): the state was reset behind the caller, answer at once.

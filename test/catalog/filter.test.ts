@@ -5,7 +5,7 @@ import { mustApply, nodeReq, registerCmd } from './state/helpers.js';
 
 /** A /v1/health/service element, Consul-shaped. */
 const web = {
-  Node: { Node: 'n1', Address: '10.0.0.1', Datacenter: 'dc1', Meta: { env: 'prod', 'consul-network-segment': '' }, TaggedAddresses: {} },
+  Node: { Node: 'n1', Address: '203.0.113.1', Datacenter: 'dc1', Meta: { env: 'prod', 'consul-network-segment': '' }, TaggedAddresses: {} },
   Service: { ID: 'web1', Service: 'web', Tags: ['v1', 'primary'], Port: 8080, EnableTagOverride: false, Meta: {}, Weights: { Passing: 1, Warning: 1 }, Address: '' },
   Checks: [
     { CheckID: 'serfHealth', Status: 'passing', ServiceTags: [] },
@@ -50,12 +50,12 @@ describe('catalog/filter', () => {
     ['Node.Meta contains env', true],
     ['Node.Meta.rack == r1', false],
     ['Node.Meta.rack != r1', true],
-    ['Node.Address matches "^10\\\\.0\\\\."', true],
-    ['Node.Address matches `^10\\.0\\.`', true],
+    ['Node.Address matches "^203\\\\.0\\\\."', true],
+    ['Node.Address matches `^203\\.0\\.`', true],
     ['Node.Address matches "^192"', false],
     ['Node.Address not matches "^192"', true],
     ['Node.Node matches n', true],
-    ['Node.Address contains "0.0"', true],
+    ['Node.Address contains "3.0"', true],
     ['"0.1" in Node.Address', true],
     ['Checks.Status == critical', true],
     ['Checks.Status == warning', false],
@@ -125,8 +125,8 @@ describe('catalog/filter', () => {
 
   it('compileFilter filters real store output (health and catalog shapes)', () => {
     const s = new StateStore();
-    mustApply(s, 1, registerCmd({ ...nodeReq('n1', '10.0.0.1'), NodeMeta: { env: 'prod' }, Service: { ID: 'web1', Service: 'web', Tags: ['v1'], Port: 80 } }));
-    mustApply(s, 2, registerCmd({ ...nodeReq('n2', '10.0.0.2', 'critical'), NodeMeta: { env: 'dev' }, Service: { ID: 'web2', Service: 'web', Tags: ['v2'], Port: 81 } }));
+    mustApply(s, 1, registerCmd({ ...nodeReq('n1', '203.0.113.1'), NodeMeta: { env: 'prod' }, Service: { ID: 'web1', Service: 'web', Tags: ['v1'], Port: 80 } }));
+    mustApply(s, 2, registerCmd({ ...nodeReq('n2', '203.0.113.2', 'critical'), NodeMeta: { env: 'dev' }, Service: { ID: 'web2', Service: 'web', Tags: ['v2'], Port: 81 } }));
     const health = s.checkServiceNodes('web').value;
     expect(health.filter(compileFilter('Checks.Status == critical')).map((x) => x.Node.Node)).to.deep.equal(['n2']);
     expect(health.filter(compileFilter('Node.Meta.env == prod and v1 in Service.Tags')).map((x) => x.Node.Node)).to.deep.equal(['n1']);

@@ -23,12 +23,12 @@ describe('leader member reconciliation (serfHealth)', () => {
   it('registers alive members with a passing serfHealth, then does nothing more', () => {
     const s = new StateStore();
     const members: MemberView[] = [
-      { name: 'leader', id: '11111111-1111-1111-1111-111111111111', addr: '10.0.0.1', status: 'alive' },
-      { name: 'web-1', id: '22222222-2222-2222-2222-222222222222', addr: '10.0.0.2', status: 'alive' },
+      { name: 'leader', id: '11111111-1111-1111-1111-111111111111', addr: '203.0.113.1', status: 'alive' },
+      { name: 'web-1', id: '22222222-2222-2222-2222-222222222222', addr: '203.0.113.2', status: 'alive' },
     ];
     expect(converge(s, members)).to.equal(2);
     expect(serf(s, 'web-1')).to.equal('passing');
-    expect(s.node('web-1').value!.Node.Address).to.equal('10.0.0.2');
+    expect(s.node('web-1').value!.Node.Address).to.equal('203.0.113.2');
     expect(s.nodeChecks('web-1').value[0]).to.include({ Name: 'Serf Health Status', Output: 'Agent alive and reachable' });
     expect(reconcileCommands(s, members, 'leader', true)).to.deep.equal([]);
   });
@@ -36,9 +36,9 @@ describe('leader member reconciliation (serfHealth)', () => {
   it('marks a failed member critical and removes one that left, never the leader itself', () => {
     const s = new StateStore();
     const base: MemberView[] = [
-      { name: 'leader', id: '', addr: '10.0.0.1', status: 'alive' },
-      { name: 'a', id: '', addr: '10.0.0.2', status: 'alive' },
-      { name: 'b', id: '', addr: '10.0.0.3', status: 'alive' },
+      { name: 'leader', id: '', addr: '203.0.113.1', status: 'alive' },
+      { name: 'a', id: '', addr: '203.0.113.2', status: 'alive' },
+      { name: 'b', id: '', addr: '203.0.113.3', status: 'alive' },
     ];
     converge(s, base);
     converge(s, [base[0]!, { ...base[1]!, status: 'failed' }, { ...base[2]!, status: 'left' }]);
@@ -50,11 +50,11 @@ describe('leader member reconciliation (serfHealth)', () => {
 
   it('keeps a node row written by the agent itself (SkipNodeUpdate) and leaves external nodes alone', () => {
     const s = new StateStore();
-    const reg: Command = { type: CommandType.Register, req: { Node: 'a', Address: '10.9.9.9', NodeMeta: { rack: 'r1' } } };
+    const reg: Command = { type: CommandType.Register, req: { Node: 'a', Address: '203.0.113.199', NodeMeta: { rack: 'r1' } } };
     s.apply(1, reg);
     s.apply(2, { type: CommandType.Register, req: { Node: 'external', Address: '192.0.2.1' } });
-    converge(s, [{ name: 'a', id: '', addr: '10.0.0.2', status: 'alive' }]);
-    expect(s.node('a').value!.Node.Address).to.equal('10.9.9.9');
+    converge(s, [{ name: 'a', id: '', addr: '203.0.113.2', status: 'alive' }]);
+    expect(s.node('a').value!.Node.Address).to.equal('203.0.113.199');
     expect(s.node('a').value!.Node.Meta).to.deep.equal({ rack: 'r1' });
     expect(serf(s, 'a')).to.equal('passing');
     expect(s.node('external').value).to.not.equal(null);
@@ -62,7 +62,7 @@ describe('leader member reconciliation (serfHealth)', () => {
 
   it('reaps nodes gossip no longer knows only when asked to', () => {
     const s = new StateStore();
-    converge(s, [{ name: 'gone', id: '', addr: '10.0.0.5', status: 'alive' }]);
+    converge(s, [{ name: 'gone', id: '', addr: '203.0.113.5', status: 'alive' }]);
     converge(s, [], false);
     expect(s.node('gone').value).to.not.equal(null);
     converge(s, [], true);
@@ -74,8 +74,8 @@ describe('leader member reconciliation: the consul service', () => {
   it('registers the consul service on every server with its server port, once', () => {
     const s = new StateStore();
     const members: MemberView[] = [
-      { name: 'leader', id: '', addr: '10.0.0.1', status: 'alive', serverPort: 8300 },
-      { name: 'client', id: '', addr: '10.0.0.9', status: 'alive' },
+      { name: 'leader', id: '', addr: '203.0.113.1', status: 'alive', serverPort: 8300 },
+      { name: 'client', id: '', addr: '203.0.113.9', status: 'alive' },
     ];
     converge(s, members);
     expect(s.node('leader').value!.Services['consul']).to.include({ Service: 'consul', Port: 8300 });

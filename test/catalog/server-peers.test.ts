@@ -31,14 +31,14 @@ describe('catalog server: the transport peer set follows gossip, whatever conf c
   it('re-establishes a peer dropped by a RemoveNode on the next gossip update', () => {
     const transport = new PeerSet();
     const server = new CatalogServer({
-      id: 'id-s1', name: 's1', address: '10.0.0.1:8300', datacenter: 'dc1', storage: new MemoryStorage(), transport,
+      id: 'id-s1', name: 's1', address: '203.0.113.1:8300', datacenter: 'dc1', storage: new MemoryStorage(), transport,
       clock: new ManualClock(0), rng: new SeededRng(1), logger: silentLogger(), bootstrap: false, bootstrapExpect: 0,
     });
-    const s3 = { id: 'id-s3', name: 's3', address: '10.0.0.3:8300', status: 'alive' as const, expect: 0 };
+    const s3 = { id: 'id-s3', name: 's3', address: '203.0.113.3:8300', status: 'alive' as const, expect: 0 };
     server.updateServers([s3]);
-    expect(transport.peers.get('id-s3')).to.equal('10.0.0.3:8300');
+    expect(transport.peers.get('id-s3')).to.equal('203.0.113.3:8300');
     transport.removePeer('id-s3'); // what applying "RemoveNode s3" does (RaftNode.onConfChange)
     server.updateServers([s3]); // gossip, unchanged
-    expect(transport.peers.get('id-s3')).to.equal('10.0.0.3:8300');
+    expect(transport.peers.get('id-s3')).to.equal('203.0.113.3:8300');
   });
 });

@@ -14,7 +14,7 @@ async function setup(opts: { tombstoneTtlMs?: number; tombstoneGranularityMs?: n
   const clock = new ManualClock();
   const applier = new LocalApplier(store);
   const duties = new LeaderKVDuties({ store, clock, propose: applier.propose, logger: silentLogger(), ...opts });
-  await applier.propose({ type: CommandType.Register, req: nodeReq('n1', '10.0.0.1') });
+  await applier.propose({ type: CommandType.Register, req: nodeReq('n1', '203.0.113.1') });
   const create = (id: string, ttl: number) =>
     applier.propose({ type: CommandType.Session, req: { Op: 'create', Session: { ID: id, Node: 'n1', TTL: ttl, LockDelay: 1000, NodeChecks: [] } } });
   const renew = (id: string) => applier.propose({ type: CommandType.Session, req: { Op: 'renew', Session: { ID: id } } });

@@ -101,7 +101,7 @@ describe('cluster: KV, locks and snapshots on 3 servers (real processes)', funct
 
   it('snapshot save on this cluster and restore into a fresh one give identical KV and catalog; bad files change nothing', async () => {
     for (let i = 0; i < 20; i++) await c1.api(`/v1/kv/app/${i}?flags=${i}`, { method: 'PUT', body: `value ${i}` });
-    await c1.api('/v1/catalog/register', { method: 'PUT', body: JSON.stringify({ Node: 'ext-db', Address: '10.9.9.9', Service: { Service: 'db', Port: 5432, Tags: ['primary'] } }) });
+    await c1.api('/v1/catalog/register', { method: 'PUT', body: JSON.stringify({ Node: 'ext-db', Address: '203.0.113.199', Service: { Service: 'db', Port: 5432, Tags: ['primary'] } }) });
     const file = join(tmp.dir, 'cluster.snap');
     const io = captureIO();
     expect(await runCli(['snapshot', 'save', file, `-http-addr=127.0.0.1:${c1.http}`], io), io.err()).to.equal(0);

@@ -100,7 +100,7 @@ describe('dns/server bad input', function () {
 /** Random packets and mutations of valid queries, from `seed`. */
 function fuzzPackets(seed: number, count: number): Buffer[] {
   const rng = new SeededRng(seed);
-  const names = ['web.service.consul', '_web._tcp.service.consul', 'n1.node.consul', 'consul', '0a000001.addr.consul', 'example.com', '1.0.0.10.in-addr.arpa'];
+  const names = ['web.service.consul', '_web._tcp.service.consul', 'n1.node.consul', 'consul', 'cb007101.addr.consul', 'example.com', '1.113.0.203.in-addr.arpa'];
   const types = ['A', 'SRV', 'TXT', 'ANY'] as const;
   const out: Buffer[] = [];
   for (let i = 0; i < count; i++) {

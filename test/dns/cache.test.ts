@@ -52,7 +52,7 @@ describe('dns/cache', () => {
     lookup(cache, 'n1.node.consul');
     expect(c.store.watchCount).to.equal(2);
     // A change to another service leaves both entries alone.
-    c.node('n9', '10.0.0.9').service('n9', 'db', 'db');
+    c.node('n9', '203.0.113.9').service('n9', 'db', 'db');
     expect(cache.stats()).to.deep.include({ invalidations: 0, size: 2 });
     // A check on web's instance drops the web entry only.
     c.service('n2', 'web2', 'web', 'critical', { Port: 8002 });
@@ -74,7 +74,7 @@ describe('dns/cache', () => {
 
   it('shuffles by splicing encoded records: every response decodes to the same record set, orders vary', () => {
     const c = new Catalog();
-    for (let i = 1; i <= 8; i++) c.node(`n${i}`, `10.0.0.${i}`).service(`n${i}`, `w${i}`, 'web', 'passing', { Port: 8000 + i });
+    for (let i = 1; i <= 8; i++) c.node(`n${i}`, `203.0.113.${i}`).service(`n${i}`, `w${i}`, 'web', 'passing', { Port: 8000 + i });
     const cache = new AnswerCache({ reader: storeReader(c.store), resolver: {} });
     const q = queryFor('_web._tcp.service.consul', 'SRV');
     const p = lookup(cache, '_web._tcp.service.consul', 'SRV');

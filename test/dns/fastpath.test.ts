@@ -32,7 +32,7 @@ function encodeQuery(id: number, name: string, type: string, o: { edns?: number;
 /** `web` on 100 nodes: answers that need TC over UDP. */
 function bigCatalog(): Catalog {
   const c = new Catalog();
-  for (let i = 1; i <= 100; i++) c.node(`m${i}`, `10.1.${i >> 8}.${i & 255}`, 'passing', { rack: `r${i}` }).service(`m${i}`, `big${i}`, 'big', 'passing', { Port: 9000 + i });
+  for (let i = 1; i <= 100; i++) c.node(`m${i}`, `198.51.${100 + (i >> 8)}.${i & 255}`, 'passing', { rack: `r${i}` }).service(`m${i}`, `big${i}`, 'big', 'passing', { Port: 9000 + i });
   return c;
 }
 
@@ -40,7 +40,7 @@ describe('dns/wire fast path (parseFast, assembleFast, AnswerCache.peekWire)', (
   it(`agrees with parseQuery + assemble byte for byte on seeded random queries (seed ${SEED})`, () => {
     const rng = new SeededRng(SEED);
     const c = webCatalog();
-    for (let i = 1; i <= 100; i++) c.node(`m${i}`, `10.1.0.${i}`).service(`m${i}`, `big${i}`, 'big', 'passing', { Port: 9000 + i });
+    for (let i = 1; i <= 100; i++) c.node(`m${i}`, `198.51.100.${i}`).service(`m${i}`, `big${i}`, 'big', 'passing', { Port: 9000 + i });
     const cache = new AnswerCache({ reader: storeReader(c.store), resolver: {} });
     const names = ['web.service.consul', 'big.service.consul', '_web._tcp.service.consul', 'n1.node.consul', 'nosuch.service.consul', 'consul', 'example.org'];
     const types = ['A', 'AAAA', 'SRV', 'TXT', 'ANY', 'MX'];

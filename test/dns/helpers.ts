@@ -35,9 +35,9 @@ export class Catalog {
   }
 }
 
-/** `web` on three healthy nodes (10.0.0.1-3). */
+/** `web` on three healthy nodes (203.0.113.1-3). */
 export function webCatalog(): Catalog {
   const c = new Catalog();
-  for (let i = 1; i <= 3; i++) c.node(`n${i}`, `10.0.0.${i}`).service(`n${i}`, `web${i}`, 'web', 'passing', { Port: 8000 + i });
+  for (let i = 1; i <= 3; i++) c.node(`n${i}`, `203.0.113.${i}`).service(`n${i}`, `web${i}`, 'web', 'passing', { Port: 8000 + i });
   return c;
 }

@@ -16,11 +16,11 @@ describe('dns/names parseName', () => {
     ['_web._tcp.dc1.consul', { kind: 'service', domain: 'consul', service: 'web', tag: null, dc: 'dc1', rfc2782: true }],
     ['n1.node.consul', { kind: 'node', domain: 'consul', node: 'n1', dc: null }],
     ['host.example.node.dc1.consul', { kind: 'node', domain: 'consul', node: 'host.example', dc: 'dc1' }],
-    ['0a000001.addr.consul', { kind: 'addr', domain: 'consul', ip: '10.0.0.1', family: 4, dc: null }],
+    ['cb007101.addr.consul', { kind: 'addr', domain: 'consul', ip: '203.0.113.1', family: 4, dc: null }],
     ['20010db8000000000000000000000001.addr.dc1.consul', { kind: 'addr', domain: 'consul', ip: '2001:db8::1', family: 6, dc: 'dc1' }],
     ['consul.', { kind: 'apex', domain: 'consul' }],
     ['ALT.example', { kind: 'apex', domain: 'alt.example' }],
-    ['4.3.2.10.in-addr.arpa', { kind: 'ptr', ip: '10.2.3.4', family: 4 }],
+    ['234.113.0.203.in-addr.arpa', { kind: 'ptr', ip: '203.0.113.234', family: 4 }],
     ['1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa', { kind: 'ptr', ip: '2001:db8::1', family: 6 }],
     ['example.com', { kind: 'outside' }],
     ['notconsul', { kind: 'outside' }],
@@ -48,15 +48,15 @@ describe('dns/names parseName', () => {
 
 describe('dns/names addresses', () => {
   it('converts between IPs and addr hex', () => {
-    expect(ipToHex('10.0.0.1')).to.equal('0a000001');
+    expect(ipToHex('203.0.113.1')).to.equal('cb007101');
     expect(ipToHex('2001:db8::1')).to.equal('20010db8000000000000000000000001');
     expect(ipToHex('web.example')).to.equal(null);
-    expect(hexToIp('C0A80001')).to.deep.equal({ ip: '192.168.0.1', family: 4 });
+    expect(hexToIp('C63364C9')).to.deep.equal({ ip: '198.51.100.201', family: 4 });
     expect(hexToIp('123')).to.equal(null);
   });
   it('parses and formats IPv6 like RFC 5952', () => {
     expect(parseIpv6('::1')).to.deep.equal([0, 0, 0, 0, 0, 0, 0, 1]);
-    expect(parseIpv6('::ffff:10.0.0.1')).to.deep.equal([0, 0, 0, 0, 0, 0xffff, 0x0a00, 0x0001]);
+    expect(parseIpv6('::ffff:203.0.113.1')).to.deep.equal([0, 0, 0, 0, 0, 0xffff, 0xcb00, 0x7101]);
     expect(parseIpv6('1::2::3')).to.equal(null);
     expect(parseIpv6('1:2:3:4:5:6:7:8:9')).to.equal(null);
     expect(formatIpv6([0x2001, 0xdb8, 0, 0, 1, 0, 0, 1])).to.equal('2001:db8::1:0:0:1');
@@ -64,6 +64,6 @@ describe('dns/names addresses', () => {
     expect(formatIpv6([0, 0, 0, 0, 0, 0, 0, 0])).to.equal('::');
   });
   it('tells IPv4, IPv6 and host names apart', () => {
-    expect([ipFamily('10.0.0.1'), ipFamily('fe80::1'), ipFamily('db.example.com'), ipFamily('256.0.0.1'), ipFamily('')]).to.deep.equal([4, 6, 0, 0, 0]);
+    expect([ipFamily('203.0.113.1'), ipFamily('fe80::1'), ipFamily('db.example.com'), ipFamily('256.0.0.1'), ipFamily('')]).to.deep.equal([4, 6, 0, 0, 0]);
   });
 });

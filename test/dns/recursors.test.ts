@@ -111,7 +111,7 @@ describe('dns/server recursors', function () {
     const s = await server([live.addr]);
     await dig(s.address().port, '-x', '192.0.2.1');
     expect(live.queries).to.equal(1);
-    const known = await dig(s.address().port, '-x', '10.0.0.1');
+    const known = await dig(s.address().port, '-x', '203.0.113.1');
     expect(known.answer.map((a) => a[4])).to.deep.equal(['n1.node.dc1.consul.']);
     expect(live.queries).to.equal(1);
   });
@@ -137,8 +137,8 @@ describe('dns/server recursors', function () {
   });
 
   it('parses recursor addresses', () => {
-    expect(parseRecursor('10.0.0.1')).to.deep.equal({ host: '10.0.0.1', port: 53, family: 4 });
-    expect(parseRecursor('10.0.0.1:5353')).to.deep.equal({ host: '10.0.0.1', port: 5353, family: 4 });
+    expect(parseRecursor('203.0.113.1')).to.deep.equal({ host: '203.0.113.1', port: 53, family: 4 });
+    expect(parseRecursor('203.0.113.1:5353')).to.deep.equal({ host: '203.0.113.1', port: 5353, family: 4 });
     expect(parseRecursor('::1')).to.deep.equal({ host: '::1', port: 53, family: 6 });
     expect(parseRecursor('[::1]:5300')).to.deep.equal({ host: '::1', port: 5300, family: 6 });
     expect(() => parseRecursor('dns.example:53')).to.throw(/dns: bad recursor/);

@@ -18,65 +18,65 @@ describe('dns/resolver', () => {
     expect(r.rcode).to.equal('NOERROR');
     expect(r.aa).to.equal(true);
     expect(r.shuffle).to.equal(true);
-    expect(answers(r)).to.deep.equal([1, 2, 3].map((i) => ({ name: 'web.service.consul', type: 'A', class: 'IN', ttl: 0, data: `10.0.0.${i}` })));
+    expect(answers(r)).to.deep.equal([1, 2, 3].map((i) => ({ name: 'web.service.consul', type: 'A', class: 'IN', ttl: 0, data: `203.0.113.${i}` })));
     expect(r.authority).to.deep.equal([]);
     expect(r.deps).to.deep.equal([{ table: 'service', name: 'web' }]);
   });
 
   it('leaves out critical, maintenance and serfHealth-critical instances; warning only without onlyPassing', () => {
     const c = new Catalog();
-    c.node('n1', '10.0.0.1').service('n1', 'w1', 'web', 'passing');
-    c.node('n2', '10.0.0.2').service('n2', 'w2', 'web', 'warning');
-    c.node('n3', '10.0.0.3').service('n3', 'w3', 'web', 'critical');
-    c.node('n4', '10.0.0.4', 'critical').service('n4', 'w4', 'web', 'passing');
-    c.node('n5', '10.0.0.5').service('n5', 'w5', 'web', 'maintenance');
-    expect(datas(ask(c, 'web.service.consul', 'A'))).to.deep.equal(['10.0.0.1', '10.0.0.2']);
-    expect(datas(ask(c, 'web.service.consul', 'A', { onlyPassing: true }))).to.deep.equal(['10.0.0.1']);
+    c.node('n1', '203.0.113.1').service('n1', 'w1', 'web', 'passing');
+    c.node('n2', '203.0.113.2').service('n2', 'w2', 'web', 'warning');
+    c.node('n3', '203.0.113.3').service('n3', 'w3', 'web', 'critical');
+    c.node('n4', '203.0.113.4', 'critical').service('n4', 'w4', 'web', 'passing');
+    c.node('n5', '203.0.113.5').service('n5', 'w5', 'web', 'maintenance');
+    expect(datas(ask(c, 'web.service.consul', 'A'))).to.deep.equal(['203.0.113.1', '203.0.113.2']);
+    expect(datas(ask(c, 'web.service.consul', 'A', { onlyPassing: true }))).to.deep.equal(['203.0.113.1']);
   });
 
   it('prefers the service address, answers AAAA for IPv6 and a CNAME for a host name', () => {
     const c = new Catalog();
-    c.node('n1', '10.0.0.1').service('n1', 'a', 'api', 'passing', { Address: '192.168.1.1' });
-    c.node('n2', '10.0.0.2').service('n2', 'b', 'api', 'passing', { Address: 'fd00::2' });
-    c.node('n3', '10.0.0.3').service('n3', 'c', 'api', 'passing', { Address: 'Db.Example.com' });
+    c.node('n1', '203.0.113.1').service('n1', 'a', 'api', 'passing', { Address: '198.51.100.211' });
+    c.node('n2', '203.0.113.2').service('n2', 'b', 'api', 'passing', { Address: 'fd00::2' });
+    c.node('n3', '203.0.113.3').service('n3', 'c', 'api', 'passing', { Address: 'Db.Example.com' });
     expect(answers(ask(c, 'api.service.consul', 'A')).map((a) => JSON.stringify(a))).to.deep.equal([
-      { name: 'api.service.consul', type: 'A', class: 'IN', ttl: 0, data: '192.168.1.1' },
+      { name: 'api.service.consul', type: 'A', class: 'IN', ttl: 0, data: '198.51.100.211' },
       { name: 'api.service.consul', type: 'CNAME', class: 'IN', ttl: 0, data: 'db.example.com' },
     ].map((a) => JSON.stringify(a)));
     expect(datas(ask(c, 'api.service.consul', 'AAAA'))).to.deep.equal(['fd00::2', 'db.example.com']);
-    expect(datas(ask(c, 'api.service.consul', 'ANY'))).to.deep.equal(['192.168.1.1', 'fd00::2', 'db.example.com']);
+    expect(datas(ask(c, 'api.service.consul', 'ANY'))).to.deep.equal(['198.51.100.211', 'fd00::2', 'db.example.com']);
   });
 
   it('uses lan_ipv6 / lan_ipv4 tagged addresses for the other family', () => {
     const c = new Catalog();
-    c.register({ Node: 'n1', Address: '10.0.0.1', TaggedAddresses: { lan_ipv6: 'fd00::1' } }).service('n1', 'w', 'web');
+    c.register({ Node: 'n1', Address: '203.0.113.1', TaggedAddresses: { lan_ipv6: 'fd00::1' } }).service('n1', 'w', 'web');
     expect(datas(ask(c, 'web.service.consul', 'AAAA'))).to.deep.equal(['fd00::1']);
     expect(datas(ask(c, 'n1.node.consul', 'AAAA'))).to.deep.equal(['fd00::1']);
   });
 
   it('filters by tag, in both name forms', () => {
     const c = new Catalog();
-    c.node('n1', '10.0.0.1').service('n1', 'w1', 'web', 'passing', { Tags: ['V1'] });
-    c.node('n2', '10.0.0.2').service('n2', 'w2', 'web', 'passing', { Tags: ['v2'] });
-    expect(datas(ask(c, 'v1.web.service.consul', 'A'))).to.deep.equal(['10.0.0.1']);
+    c.node('n1', '203.0.113.1').service('n1', 'w1', 'web', 'passing', { Tags: ['V1'] });
+    c.node('n2', '203.0.113.2').service('n2', 'w2', 'web', 'passing', { Tags: ['v2'] });
+    expect(datas(ask(c, 'v1.web.service.consul', 'A'))).to.deep.equal(['203.0.113.1']);
     expect(datas(ask(c, '_web._v2.service.consul', 'SRV')).map((d) => (d as { target: string }).target)).to.deep.equal(['n2.node.dc1.consul']);
     expect(ask(c, 'v3.web.service.consul', 'A').rcode).to.equal('NXDOMAIN');
   });
 
   it('answers SRV with weight, port and node target, address records in additional', () => {
     const c = new Catalog();
-    c.node('N1', '10.0.0.1').service('N1', 'w1', 'web', 'passing', { Port: 81, Weights: { Passing: 10, Warning: 1 } });
-    c.node('n2', '10.0.0.2').service('n2', 'w2', 'web', 'warning', { Port: 82, Weights: { Passing: 10, Warning: 3 } });
-    c.node('n3', '10.0.0.3').service('n3', 'w3', 'web', 'passing', { Port: 83, Address: '192.168.0.3' });
-    c.node('n4', '10.0.0.4').service('n4', 'w4', 'web', 'passing', { Port: 84, Address: 'web4.example' });
+    c.node('N1', '203.0.113.1').service('N1', 'w1', 'web', 'passing', { Port: 81, Weights: { Passing: 10, Warning: 1 } });
+    c.node('n2', '203.0.113.2').service('n2', 'w2', 'web', 'warning', { Port: 82, Weights: { Passing: 10, Warning: 3 } });
+    c.node('n3', '203.0.113.3').service('n3', 'w3', 'web', 'passing', { Port: 83, Address: '198.51.100.203' });
+    c.node('n4', '203.0.113.4').service('n4', 'w4', 'web', 'passing', { Port: 84, Address: 'web4.example' });
     const r = ask(c, '_web._tcp.service.consul', 'SRV', { serviceTtlMs: { web: 30_000 } });
     expect(r.groups).to.deep.equal([
       { answers: [{ name: '_web._tcp.service.consul', type: 'SRV', class: 'IN', ttl: 30, data: { priority: 1, weight: 10, port: 81, target: 'n1.node.dc1.consul' } }],
-        additional: [{ name: 'n1.node.dc1.consul', type: 'A', class: 'IN', ttl: 30, data: '10.0.0.1' }] },
+        additional: [{ name: 'n1.node.dc1.consul', type: 'A', class: 'IN', ttl: 30, data: '203.0.113.1' }] },
       { answers: [{ name: '_web._tcp.service.consul', type: 'SRV', class: 'IN', ttl: 30, data: { priority: 1, weight: 3, port: 82, target: 'n2.node.dc1.consul' } }],
-        additional: [{ name: 'n2.node.dc1.consul', type: 'A', class: 'IN', ttl: 30, data: '10.0.0.2' }] },
-      { answers: [{ name: '_web._tcp.service.consul', type: 'SRV', class: 'IN', ttl: 30, data: { priority: 1, weight: 1, port: 83, target: 'c0a80003.addr.dc1.consul' } }],
-        additional: [{ name: 'c0a80003.addr.dc1.consul', type: 'A', class: 'IN', ttl: 30, data: '192.168.0.3' }] },
+        additional: [{ name: 'n2.node.dc1.consul', type: 'A', class: 'IN', ttl: 30, data: '203.0.113.2' }] },
+      { answers: [{ name: '_web._tcp.service.consul', type: 'SRV', class: 'IN', ttl: 30, data: { priority: 1, weight: 1, port: 83, target: 'c63364cb.addr.dc1.consul' } }],
+        additional: [{ name: 'c63364cb.addr.dc1.consul', type: 'A', class: 'IN', ttl: 30, data: '198.51.100.203' }] },
       { answers: [{ name: '_web._tcp.service.consul', type: 'SRV', class: 'IN', ttl: 30, data: { priority: 1, weight: 1, port: 84, target: 'web4.example' } }],
         additional: [] },
     ]);
@@ -84,7 +84,7 @@ describe('dns/resolver', () => {
   });
 
   it('gives NXDOMAIN with the SOA for unknown services, no healthy instances, unknown nodes, other datacenters and bad names', () => {
-    const c = webCatalog().node('sick', '10.9.9.9').service('sick', 's', 'sick', 'critical');
+    const c = webCatalog().node('sick', '203.0.113.199').service('sick', 's', 'sick', 'critical');
     for (const name of ['nope.service.consul', 'sick.service.consul', 'ghost.node.consul', 'web.service.dc2.consul', 'a.b.c.service.consul', 'foo.consul', 'zz.addr.consul']) {
       const r = ask(c, name, 'A', SOA_OPTS);
       expect(r.rcode, name).to.equal('NXDOMAIN');
@@ -99,7 +99,7 @@ describe('dns/resolver', () => {
 
   it('gives NOERROR, no answers and the SOA for a name without the asked type', () => {
     const c = webCatalog();
-    for (const [name, type] of [['web.service.consul', 'TXT'], ['web.service.consul', 'AAAA'], ['n1.node.consul', 'TXT'], ['n1.node.consul', 'SRV'], ['0a000001.addr.consul', 'AAAA'], ['consul', 'A'], ['web.service.consul', 'OTHER']] as const) {
+    for (const [name, type] of [['web.service.consul', 'TXT'], ['web.service.consul', 'AAAA'], ['n1.node.consul', 'TXT'], ['n1.node.consul', 'SRV'], ['cb007101.addr.consul', 'AAAA'], ['consul', 'A'], ['web.service.consul', 'OTHER']] as const) {
       const r = ask(c, name, type);
       expect([r.rcode, r.groups.length, r.authority.length], `${name} ${type}`).to.deep.equal(['NOERROR', 0, 1]);
       expect(r.authority[0]!.type).to.equal('SOA');
@@ -107,8 +107,8 @@ describe('dns/resolver', () => {
   });
 
   it('answers node lookups with A, TXT from meta and ANY as both, whatever the node health', () => {
-    const c = new Catalog().node('db1', '10.1.0.1', 'critical', { rack: 'r1', az: 'a' });
-    expect(answers(ask(c, 'DB1.node.dc1.consul', 'A', { nodeTtlMs: 10_500 }))).to.deep.equal([{ name: 'db1.node.dc1.consul', type: 'A', class: 'IN', ttl: 10, data: '10.1.0.1' }]);
+    const c = new Catalog().node('db1', '203.0.113.101', 'critical', { rack: 'r1', az: 'a' });
+    expect(answers(ask(c, 'DB1.node.dc1.consul', 'A', { nodeTtlMs: 10_500 }))).to.deep.equal([{ name: 'db1.node.dc1.consul', type: 'A', class: 'IN', ttl: 10, data: '203.0.113.101' }]);
     expect(datas(ask(c, 'db1.node.consul', 'TXT'))).to.deep.equal([['az=a'], ['rack=r1']]);
     expect(answers(ask(c, 'db1.node.consul', 'ANY')).map((a) => (a as { type: string }).type)).to.deep.equal(['A', 'TXT', 'TXT']);
     expect(ask(c, 'db1.node.consul', 'A').deps).to.deep.equal([{ table: 'node', name: 'db1' }]);
@@ -116,21 +116,21 @@ describe('dns/resolver', () => {
 
   it('puts node meta as TXT in the additional section of node A/AAAA and SRV answers, rfc1035- keys as bare values', () => {
     const c = new Catalog();
-    c.node('n1', '10.0.0.1', 'passing', { rack: 'r1', 'rfc1035-spf': 'v=spf1 -all' }).service('n1', 'web1', 'web', 'passing', { Port: 81 });
-    c.node('n2', '10.0.0.2', 'passing').service('n2', 'web2', 'web', 'passing', { Port: 82, Address: '192.168.0.2' });
+    c.node('n1', '203.0.113.1', 'passing', { rack: 'r1', 'rfc1035-spf': 'v=spf1 -all' }).service('n1', 'web1', 'web', 'passing', { Port: 81 });
+    c.node('n2', '203.0.113.2', 'passing').service('n2', 'web2', 'web', 'passing', { Port: 82, Address: '198.51.100.202' });
     const meta = (owner: string) => [
       { name: owner, type: 'TXT', class: 'IN', ttl: 0, data: ['rack=r1'] },
       { name: owner, type: 'TXT', class: 'IN', ttl: 0, data: ['v=spf1 -all'] },
     ];
     const a = ask(c, 'n1.node.consul', 'A');
-    expect(a.groups).to.deep.equal([{ answers: [{ name: 'n1.node.consul', type: 'A', class: 'IN', ttl: 0, data: '10.0.0.1' }], additional: meta('n1.node.consul') }]);
+    expect(a.groups).to.deep.equal([{ answers: [{ name: 'n1.node.consul', type: 'A', class: 'IN', ttl: 0, data: '203.0.113.1' }], additional: meta('n1.node.consul') }]);
     expect(ask(c, 'n1.node.consul', 'TXT').groups[0]!.additional).to.deep.equal([]);
     expect(ask(c, 'n1.node.consul', 'ANY').groups[0]!.additional).to.deep.equal([]);
     expect(ask(c, 'n2.node.consul', 'A').groups[0]!.additional).to.deep.equal([]);
     const srv = ask(c, 'web.service.consul', 'SRV');
     expect(srv.groups.map((g) => g.additional)).to.deep.equal([
-      [{ name: 'n1.node.dc1.consul', type: 'A', class: 'IN', ttl: 0, data: '10.0.0.1' }, ...meta('n1.node.dc1.consul')],
-      [{ name: 'c0a80002.addr.dc1.consul', type: 'A', class: 'IN', ttl: 0, data: '192.168.0.2' }],
+      [{ name: 'n1.node.dc1.consul', type: 'A', class: 'IN', ttl: 0, data: '203.0.113.1' }, ...meta('n1.node.dc1.consul')],
+      [{ name: 'c63364ca.addr.dc1.consul', type: 'A', class: 'IN', ttl: 0, data: '198.51.100.202' }],
     ]);
     expect(ask(c, 'n1.node.consul', 'A', { nodeMetaTxt: false }).groups[0]!.additional).to.deep.equal([]);
     expect(ask(c, 'web.service.consul', 'SRV', { nodeMetaTxt: false }).groups[0]!.additional).to.have.length(1);
@@ -148,7 +148,7 @@ describe('dns/resolver', () => {
   });
 
   it('answers PTR for a tagged address too, and only PTR/ANY types', () => {
-    const c = new Catalog().register({ Node: 'n1', Address: '10.0.0.1', TaggedAddresses: { wan: '198.51.100.1' } });
+    const c = new Catalog().register({ Node: 'n1', Address: '203.0.113.1', TaggedAddresses: { wan: '198.51.100.1' } });
     expect(datas(ask(c, '1.100.51.198.in-addr.arpa', 'PTR'))).to.deep.equal(['n1.node.dc1.consul']);
     const a = ask(c, '1.100.51.198.in-addr.arpa', 'A');
     expect([a.rcode, a.groups.length, a.authority.length]).to.deep.equal(['NOERROR', 0, 1]);
@@ -156,28 +156,28 @@ describe('dns/resolver', () => {
 
   it('answers addr names without the catalog', () => {
     const c = new Catalog();
-    expect(datas(ask(c, '0a000001.addr.consul', 'A'))).to.deep.equal(['10.0.0.1']);
+    expect(datas(ask(c, 'cb007101.addr.consul', 'A'))).to.deep.equal(['203.0.113.1']);
     expect(datas(ask(c, '20010db8000000000000000000000001.addr.dc1.consul', 'AAAA'))).to.deep.equal(['2001:db8::1']);
-    expect(ask(c, '0a000001.addr.consul', 'A').deps).to.deep.equal([]);
+    expect(ask(c, 'cb007101.addr.consul', 'A').deps).to.deep.equal([]);
   });
 
   it('answers SOA and NS (servers with glue) at the apex of either domain', () => {
     const c = webCatalog();
-    c.node('s1', '10.0.1.1').service('s1', 'consul', 'consul', 'passing', { Port: 8300 });
-    c.node('s2', '10.0.1.2', 'critical').service('s2', 'consul', 'consul', 'passing', { Port: 8300 });
+    c.node('s1', '203.0.113.11').service('s1', 'consul', 'consul', 'passing', { Port: 8300 });
+    c.node('s2', '203.0.113.12', 'critical').service('s2', 'consul', 'consul', 'passing', { Port: 8300 });
     const opts = { altDomain: 'example.internal', nodeTtlMs: 60_000 };
     const ns = ask(c, 'example.INTERNAL.', 'NS', opts);
     expect(answers(ns)).to.deep.equal([{ name: 'example.internal', type: 'NS', class: 'IN', ttl: 60, data: 's1.node.dc1.example.internal' }]);
-    expect(ns.additional).to.deep.equal([{ name: 's1.node.dc1.example.internal', type: 'A', class: 'IN', ttl: 60, data: '10.0.1.1' }]);
+    expect(ns.additional).to.deep.equal([{ name: 's1.node.dc1.example.internal', type: 'A', class: 'IN', ttl: 60, data: '203.0.113.11' }]);
     const soa = ask(c, 'consul', 'SOA', opts);
     expect(answers(soa).map((a) => (a as { type: string }).type)).to.deep.equal(['SOA']);
     expect(answers(ask(c, 'consul', 'ANY', opts)).map((a) => (a as { type: string }).type)).to.deep.equal(['SOA', 'NS']);
   });
 
   it('answers PTR for node and service addresses; unknown reverse names are NXDOMAIN and forwardable', () => {
-    const c = new Catalog().node('n1', '10.0.0.1').service('n1', 'w', 'web', 'passing', { Address: '10.5.0.1' });
-    expect(datas(ask(c, '1.0.0.10.in-addr.arpa', 'PTR'))).to.deep.equal(['n1.node.dc1.consul']);
-    expect(datas(ask(c, '1.0.5.10.in-addr.arpa', 'PTR'))).to.deep.equal(['web.service.dc1.consul']);
+    const c = new Catalog().node('n1', '203.0.113.1').service('n1', 'w', 'web', 'passing', { Address: '203.0.113.51' });
+    expect(datas(ask(c, '1.113.0.203.in-addr.arpa', 'PTR'))).to.deep.equal(['n1.node.dc1.consul']);
+    expect(datas(ask(c, '51.113.0.203.in-addr.arpa', 'PTR'))).to.deep.equal(['web.service.dc1.consul']);
     const miss = ask(c, '9.9.9.9.in-addr.arpa', 'PTR');
     expect([miss.rcode, miss.forward]).to.deep.equal(['NXDOMAIN', true]);
   });
@@ -195,7 +195,7 @@ describe('dns/resolver', () => {
 
   it('materialize shuffles groups with the injected rng and applies a record limit', () => {
     const c = new Catalog();
-    for (let i = 1; i <= 10; i++) c.node(`n${i}`, `10.0.0.${i}`).service(`n${i}`, `w${i}`, 'web');
+    for (let i = 1; i <= 10; i++) c.node(`n${i}`, `203.0.113.${i}`).service(`n${i}`, `w${i}`, 'web');
     const r = ask(c, 'web.service.consul', 'A');
     const seed = 42;
     const rng = new SeededRng(seed);

@@ -7,15 +7,15 @@ import { startServer } from './serve.js';
 /** A catalog with every kind of record the server answers. */
 function fixture(): Catalog {
   const c = new Catalog();
-  c.node('n1', '10.0.0.1', 'passing', { rack: 'r1' }).service('n1', 'web1', 'web', 'passing', { Port: 8001, Tags: ['v1'] });
-  c.node('n2', '10.0.0.2').service('n2', 'web2', 'web', 'passing', { Port: 8002, Tags: ['v2'] });
-  c.node('n3', '10.0.0.3').service('n3', 'web3', 'web', 'warning', { Port: 8003, Tags: ['v1'] });
-  c.node('n4', '10.0.0.4').service('n4', 'web4', 'web', 'critical', { Port: 8004 });
-  c.node('n5', '10.0.0.5', 'critical').service('n5', 'web5', 'web', 'passing', { Port: 8005 });
-  c.node('n6', '10.0.0.6').service('n6', 'api6', 'api', 'passing', { Address: 'fd00::6', Port: 9006 });
-  c.node('n7', '10.0.0.7').service('n7', 'ext', 'ext', 'passing', { Address: 'ext.example.org', Port: 443 });
-  c.node('s1', '10.0.9.1').service('s1', 'consul', 'consul', 'passing', { Port: 8300 });
-  c.node('down', '10.0.0.99').service('down', 'db', 'db', 'critical');
+  c.node('n1', '203.0.113.1', 'passing', { rack: 'r1' }).service('n1', 'web1', 'web', 'passing', { Port: 8001, Tags: ['v1'] });
+  c.node('n2', '203.0.113.2').service('n2', 'web2', 'web', 'passing', { Port: 8002, Tags: ['v2'] });
+  c.node('n3', '203.0.113.3').service('n3', 'web3', 'web', 'warning', { Port: 8003, Tags: ['v1'] });
+  c.node('n4', '203.0.113.4').service('n4', 'web4', 'web', 'critical', { Port: 8004 });
+  c.node('n5', '203.0.113.5', 'critical').service('n5', 'web5', 'web', 'passing', { Port: 8005 });
+  c.node('n6', '203.0.113.6').service('n6', 'api6', 'api', 'passing', { Address: 'fd00::6', Port: 9006 });
+  c.node('n7', '203.0.113.7').service('n7', 'ext', 'ext', 'passing', { Address: 'ext.example.org', Port: 443 });
+  c.node('s1', '203.0.113.91').service('s1', 'consul', 'consul', 'passing', { Port: 8300 });
+  c.node('down', '203.0.113.99').service('down', 'db', 'db', 'critical');
   return c;
 }
 
@@ -43,7 +43,7 @@ describe('dns/server with dig', function () {
     expect(r.flags).to.include.members(['qr', 'aa']);
     expect(r.flags).to.not.include('ra');
     expect(r.flags).to.not.include('tc');
-    expect(rdata(r.answer)).to.deep.equal(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    expect(rdata(r.answer)).to.deep.equal(['203.0.113.1', '203.0.113.2', '203.0.113.3']);
     expect(r.answer.map((a) => a[1])).to.deep.equal(['15', '15', '15']);
     expect(r.answer[0]![0]).to.equal('web.service.consul.');
   });
@@ -55,8 +55,8 @@ describe('dns/server with dig', function () {
   });
 
   it('tags, datacenter, alt domain and only healthy ones', async () => {
-    expect(rdata((await dig(port, 'v1.web.service.dc1.consul', 'A')).answer)).to.deep.equal(['10.0.0.1', '10.0.0.3']);
-    expect(rdata((await dig(port, 'web.service.herald.test', 'A')).answer)).to.deep.equal(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    expect(rdata((await dig(port, 'v1.web.service.dc1.consul', 'A')).answer)).to.deep.equal(['203.0.113.1', '203.0.113.3']);
+    expect(rdata((await dig(port, 'web.service.herald.test', 'A')).answer)).to.deep.equal(['203.0.113.1', '203.0.113.2', '203.0.113.3']);
   });
 
   it('SRV in both forms, with node targets and A records in additional', async () => {
@@ -64,7 +64,7 @@ describe('dns/server with dig', function () {
       const r = await dig(port, name, 'SRV');
       expect(r.status, name).to.equal('NOERROR');
       expect(rdata(r.answer), name).to.deep.equal(['1 1 8001 n1.node.dc1.consul.', '1 1 8002 n2.node.dc1.consul.', '1 1 8003 n3.node.dc1.consul.']);
-      expect(rdata(r.additional.filter((x) => x[3] === 'A')), name).to.deep.equal(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+      expect(rdata(r.additional.filter((x) => x[3] === 'A')), name).to.deep.equal(['203.0.113.1', '203.0.113.2', '203.0.113.3']);
     }
     expect(rdata((await dig(port, '_web._v2.service.consul', 'SRV')).answer)).to.deep.equal(['1 1 8002 n2.node.dc1.consul.']);
   });
@@ -75,12 +75,12 @@ describe('dns/server with dig', function () {
     const cname = await dig(port, 'ext.service.consul', 'A');
     expect(cname.answer.map((x) => [x[3], x[4]])).to.deep.equal([['CNAME', 'ext.example.org.']]);
     const any = await dig(port, 'web.service.consul', 'ANY');
-    expect(rdata(any.answer)).to.deep.equal(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    expect(rdata(any.answer)).to.deep.equal(['203.0.113.1', '203.0.113.2', '203.0.113.3']);
   });
 
   it('node A, TXT from node meta, ANY as both; node TTL', async () => {
     const a = await dig(port, 'n1.node.consul', 'A');
-    expect(a.answer.map((x) => [x[1], x[3], x[4]])).to.deep.equal([['30', 'A', '10.0.0.1']]);
+    expect(a.answer.map((x) => [x[1], x[3], x[4]])).to.deep.equal([['30', 'A', '203.0.113.1']]);
     const txt = await dig(port, 'n1.node.dc1.consul', 'TXT');
     expect(txt.answer.map((x) => [x[3], x[4]])).to.deep.equal([['TXT', '"rack=r1"']]);
     const any = await dig(port, 'N1.node.consul', 'ANY');
@@ -93,7 +93,7 @@ describe('dns/server with dig', function () {
     const srv = await dig(port, 'v1.web.service.consul', 'SRV', '+tcp');
     const extra = srv.additional.filter((x) => x[3] !== 'OPT').map((x) => `${x[0]} ${x[3]} ${x[4]}`).sort();
     // n3 (warning) has no meta: only its A record.
-    expect(extra).to.deep.equal(['n1.node.dc1.consul. A 10.0.0.1', 'n1.node.dc1.consul. TXT "rack=r1"', 'n3.node.dc1.consul. A 10.0.0.3']);
+    expect(extra).to.deep.equal(['n1.node.dc1.consul. A 203.0.113.1', 'n1.node.dc1.consul. TXT "rack=r1"', 'n3.node.dc1.consul. A 203.0.113.3']);
     const off = await startServer(c, { enableAdditionalNodeMetaTxt: false });
     try {
       const p = off.address().port;
@@ -107,12 +107,12 @@ describe('dns/server with dig', function () {
   });
 
   it('addr names for IPv4 and IPv6', async () => {
-    expect(rdata((await dig(port, '0a000001.addr.dc1.consul', 'A')).answer)).to.deep.equal(['10.0.0.1']);
+    expect(rdata((await dig(port, 'cb007101.addr.dc1.consul', 'A')).answer)).to.deep.equal(['203.0.113.1']);
     expect(rdata((await dig(port, 'fd000000000000000000000000000006.addr.consul', 'AAAA')).answer)).to.deep.equal(['fd00::6']);
   });
 
   it('PTR for node and service addresses (dig -x)', async () => {
-    expect(rdata((await dig(port, '-x', '10.0.0.1')).answer)).to.deep.equal(['n1.node.dc1.consul.']);
+    expect(rdata((await dig(port, '-x', '203.0.113.1')).answer)).to.deep.equal(['n1.node.dc1.consul.']);
     expect(rdata((await dig(port, '-x', 'fd00::6')).answer)).to.deep.equal(['api.service.dc1.consul.']);
     const miss = await dig(port, '-x', '192.0.2.1');
     expect(miss.status).to.equal('NXDOMAIN');
@@ -123,7 +123,7 @@ describe('dns/server with dig', function () {
     expect(soa.answer.map((x) => x.slice(3).join(' '))).to.deep.equal(['SOA ns.consul. hostmaster.consul. 42 3600 600 86400 7']);
     const ns = await dig(port, 'consul', 'NS');
     expect(ns.answer.map((x) => [x[3], x[4]])).to.deep.equal([['NS', 's1.node.dc1.consul.']]);
-    expect(ns.additional.filter((x) => x[3] === 'A').map((x) => [x[0], x[4]])).to.deep.equal([['s1.node.dc1.consul.', '10.0.9.1']]);
+    expect(ns.additional.filter((x) => x[3] === 'A').map((x) => [x[0], x[4]])).to.deep.equal([['s1.node.dc1.consul.', '203.0.113.91']]);
   });
 
   it('NXDOMAIN with the SOA in authority: unknown names, no healthy instance, other datacenter, unknown node', async () => {
@@ -157,8 +157,8 @@ describe('dns/server with dig', function () {
     expect(server.cacheStats().hits).to.equal(before.hits + 1);
     c.service('n2', 'web2', 'web', 'critical', { Port: 8002, Tags: ['v2'] });
     expect(server.cacheStats().invalidations).to.be.greaterThan(before.invalidations);
-    expect(rdata((await dig(port, 'web.service.consul', 'A')).answer)).to.deep.equal(['10.0.0.1', '10.0.0.3']);
+    expect(rdata((await dig(port, 'web.service.consul', 'A')).answer)).to.deep.equal(['203.0.113.1', '203.0.113.3']);
     c.service('n2', 'web2', 'web', 'passing', { Port: 8002, Tags: ['v2'] });
-    expect(rdata((await dig(port, 'web.service.consul', 'A')).answer)).to.deep.equal(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    expect(rdata((await dig(port, 'web.service.consul', 'A')).answer)).to.deep.equal(['203.0.113.1', '203.0.113.2', '203.0.113.3']);
   });
 });

@@ -6,10 +6,10 @@ import { Catalog } from './helpers.js';
 import { TcpClient, udpExchange } from './raw.js';
 import { startServer } from './serve.js';
 
-/** `big` on 100 healthy nodes 10.1.0.1-100. */
+/** `big` on 100 healthy nodes 198.51.100.1-100. */
 function hundred(): Catalog {
   const c = new Catalog();
-  for (let i = 1; i <= 100; i++) c.node(`n${i}`, `10.1.0.${i}`).service(`n${i}`, `big${i}`, 'big', 'passing', { Port: 7000 + i });
+  for (let i = 1; i <= 100; i++) c.node(`n${i}`, `198.51.100.${i}`).service(`n${i}`, `big${i}`, 'big', 'passing', { Port: 7000 + i });
   return c;
 }
 
@@ -110,7 +110,7 @@ describe('dns/server truncation, TCP and EDNS', function () {
     const byId = new Map(frames.map((f) => { const d = dnsPacket.decode(f); return [d.id, d]; }));
     expect(byId.get(11)!.answers!.length).to.equal(100);
     expect((byId.get(11)!.flags! & dnsPacket.TRUNCATED_RESPONSE)).to.equal(0);
-    expect(byId.get(12)!.answers!.map((a) => (a as { data: string }).data)).to.deep.equal(['10.1.0.5']);
+    expect(byId.get(12)!.answers!.map((a) => (a as { data: string }).data)).to.deep.equal(['198.51.100.5']);
     expect(byId.get(13)!.answers!.length).to.equal(100);
     expect(await client.waitClosed(3000)).to.equal(true);
   });

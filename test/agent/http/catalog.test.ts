@@ -42,7 +42,7 @@ type Ctx = Awaited<ReturnType<typeof start>>;
 
 const reg = (node: string, svc: string, id: string, extra: Record<string, unknown> = {}) => ({
   Node: node,
-  Address: `10.0.0.${node.length}`,
+  Address: `203.0.113.${node.length}`,
   Service: { ID: id, Service: svc, Port: 8080, Tags: ['v1'], ...extra },
 });
 

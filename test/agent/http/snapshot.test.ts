@@ -26,7 +26,7 @@ describe('http: /v1/snapshot', function () {
 
   it('save on one server and restore into a fresh one gives identical KV and catalog', async () => {
     for (let i = 0; i < 30; i++) await a.json('PUT', `/v1/kv/cfg/${i}?flags=${i}`, `value-${i}`);
-    await a.json('PUT', '/v1/catalog/register', { Node: 'web-1', Address: '10.1.1.1', Service: { Service: 'web', Port: 80, Tags: ['v1'] } });
+    await a.json('PUT', '/v1/catalog/register', { Node: 'web-1', Address: '203.0.113.111', Service: { Service: 'web', Port: 80, Tags: ['v1'] } });
     const save = await a.req('GET', '/v1/snapshot');
     expect(save.status).to.equal(200);
     expect(Number(save.headers.get('x-consul-index'))).to.be.greaterThan(30);

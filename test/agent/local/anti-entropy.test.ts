@@ -14,9 +14,9 @@ import { svc, ttlCheck } from '../../lib/local.js';
 const NODE: NodeIdentity = {
   name: 'agent-1',
   id: '11111111-2222-3333-4444-555555555555',
-  address: '10.0.0.7',
+  address: '203.0.113.7',
   datacenter: 'dc1',
-  taggedAddresses: { lan: '10.0.0.7' },
+  taggedAddresses: { lan: '203.0.113.7' },
   meta: { rack: 'r1' },
 };
 
@@ -61,7 +61,7 @@ describe('agent/local: anti-entropy', () => {
     expect(t.services(), `seed ${t.seed}`).to.deep.equal(['web-1']);
     expect(t.checks()).to.deep.equal(['mem:passing', 'service:web-1:critical']);
     const node = t.store.nodeServices(NODE.name).value!.Node;
-    expect(node).to.deep.include({ ID: NODE.id, Address: '10.0.0.7', Meta: { rack: 'r1' }, TaggedAddresses: { lan: '10.0.0.7' } });
+    expect(node).to.deep.include({ ID: NODE.id, Address: '203.0.113.7', Meta: { rack: 'r1' }, TaggedAddresses: { lan: '203.0.113.7' } });
     t.ae.stop();
   });
 

@@ -21,7 +21,7 @@ const ALL: Message[] = [
     join: true,
     reply: false,
     eventClock: 9,
-    states: [{ node: 'a', addr: '10.0.0.1', port: 2, tags: {}, inc: 0, status: WireStatus.Left, vsn: [1, 1, 1] }],
+    states: [{ node: 'a', addr: '203.0.113.1', port: 2, tags: {}, inc: 0, status: WireStatus.Left, vsn: [1, 1, 1] }],
   },
   { t: MsgType.UserEvent, ltime: 10, name: 'deploy', payload: new Uint8Array([1, 2, 3]), coalesce: false },
   { t: MsgType.KeyringOp, id: 'x/1', op: 'install', key: 'k', origin: 'a', addr: '127.0.0.1', port: 3 },
@@ -125,7 +125,7 @@ describe('swim codec', () => {
 
   describe('compressed datagrams', () => {
     const alives = (k: number): Message[] =>
-      Array.from({ length: k }, (_, i) => ({ t: MsgType.Alive, node: `node-${i}`, inc: i, addr: `10.0.0.${i}`, port: 8301, tags: consulTags(i), vsn: [1, 1, 1] }) as Message);
+      Array.from({ length: k }, (_, i) => ({ t: MsgType.Alive, node: `node-${i}`, inc: i, addr: `203.0.113.${i}`, port: 8301, tags: consulTags(i), vsn: [1, 1, 1] }) as Message);
 
     it('deflates a packet of 30 alive messages with Consul tags into one datagram that decodes to the same packet', () => {
       const p: Packet = { v: PROTOCOL_VERSION, msgs: [{ t: MsgType.Ack, seq: 7 }, ...alives(30)] };

@@ -58,12 +58,12 @@ describe('swim core', () => {
     expect(b.core.incarnation(), `seed ${SEED}`).to.equal(refuted + 1);
   });
 
-  /** A lone core that knows `names` as alive members at 10.0.0.2.. (nothing is delivered back). */
+  /** A lone core that knows `names` as alive members at 203.0.113.2.. (nothing is delivered back). */
   function lone(names: string[]): SwimCore {
-    const core = new SwimCore({ name: 'a', addr: '10.0.0.1', port: 7946, config: makeConfig('local'), rng: new SeededRng(SEED) });
-    core.handle('10.0.0.2:7946', {
+    const core = new SwimCore({ name: 'a', addr: '203.0.113.1', port: 7946, config: makeConfig('local'), rng: new SeededRng(SEED) });
+    core.handle('203.0.113.2:7946', {
       v: 1,
-      msgs: names.map((node, i) => ({ t: MsgType.Alive, node, inc: 0, addr: `10.0.0.${2 + i}`, port: 7946, tags: {}, vsn: [1, 1, 1] as [number, number, number] })),
+      msgs: names.map((node, i) => ({ t: MsgType.Alive, node, inc: 0, addr: `203.0.113.${2 + i}`, port: 7946, tags: {}, vsn: [1, 1, 1] as [number, number, number] })),
     });
     core.takeOutputs();
     return core;
@@ -73,14 +73,14 @@ describe('swim core', () => {
   // suspicions its suspects never heard of, and its verdicts were believed by everyone.
   it('ends a suspicion only after a last call to the suspect (accusation, then ping) has had a probe interval', () => {
     const a = lone(['b', 'c']);
-    a.handle('10.0.0.3:7946', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 0, from: 'c' }] });
+    a.handle('203.0.113.3:7946', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 0, from: 'c' }] });
     const probeTicks = a.config.probeIntervalMs / a.config.tickMs;
     const lastCalls: number[] = [];
     let failedAt: number | undefined;
     for (let i = 0; i < 10_000 && failedAt === undefined; i++) {
       a.tick();
       for (const o of a.takeOutputs()) {
-        if (o.kind === 'udp' && o.to === '10.0.0.2:7946' && o.packet.msgs[0]?.t === MsgType.Suspect && o.packet.msgs[1]?.t === MsgType.Ping) lastCalls.push(a.currentTick());
+        if (o.kind === 'udp' && o.to === '203.0.113.2:7946' && o.packet.msgs[0]?.t === MsgType.Suspect && o.packet.msgs[1]?.t === MsgType.Ping) lastCalls.push(a.currentTick());
         if (o.kind === 'event' && o.event.type === 'member-failed' && o.event.member.name === 'b') failedAt = a.currentTick();
       }
     }
@@ -97,7 +97,7 @@ describe('swim core', () => {
     const t = a.config;
     const probeTicks = t.probeIntervalMs / t.tickMs;
     const start = a.currentTick();
-    a.handle('10.0.0.3:7946', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 0, from: 'c' }] });
+    a.handle('203.0.113.3:7946', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 0, from: 'c' }] });
     // The timer as the suspicion sets it, for 3 live members and no confirmations.
     const min = suspicionTimeout(t.suspicionMult, 3, probeTicks);
     const deadline = start + (expectedConfirmations(t.indirectChecks, 3) < 1 ? min : t.suspicionMaxTimeoutMult * min);
@@ -109,7 +109,7 @@ describe('swim core', () => {
         if (o.kind !== 'udp') continue;
         const ping = o.packet.msgs.find((m) => m.t === MsgType.Ping);
         // c answers every probe, so a stays healthy (its awareness score stays low).
-        if (o.to === '10.0.0.3:7946' && ping?.t === MsgType.Ping) a.handle('10.0.0.3:7946', { v: 1, msgs: [{ t: MsgType.Ack, seq: ping.seq }] });
+        if (o.to === '203.0.113.3:7946' && ping?.t === MsgType.Ping) a.handle('203.0.113.3:7946', { v: 1, msgs: [{ t: MsgType.Ack, seq: ping.seq }] });
       }
       // (A probe of b also carries the accusation, the buddy system; the counter tells last calls apart.)
       if (a.stats().lastCalls > lastCalls.length) lastCalls.push(a.currentTick());
@@ -121,14 +121,14 @@ describe('swim core', () => {
 
   it('a refutation answering the last call saves the suspect', () => {
     const a = lone(['b', 'c', 'd', 'e']);
-    a.handle('10.0.0.3:7946', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 0, from: 'c' }] });
+    a.handle('203.0.113.3:7946', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 0, from: 'c' }] });
     for (let i = 0; i < 10_000; i++) {
       a.tick();
-      const call = a.takeOutputs().find((o) => o.kind === 'udp' && o.to === '10.0.0.2:7946' && o.packet.msgs[0]?.t === MsgType.Suspect && o.packet.msgs[1]?.t === MsgType.Ping);
+      const call = a.takeOutputs().find((o) => o.kind === 'udp' && o.to === '203.0.113.2:7946' && o.packet.msgs[0]?.t === MsgType.Suspect && o.packet.msgs[1]?.t === MsgType.Ping);
       if (call) break;
     }
     expect(a.member('b')?.status, `seed ${SEED}`).to.equal('suspect');
-    a.handle('10.0.0.2:7946', { v: 1, msgs: [{ t: MsgType.Alive, node: 'b', inc: 1, addr: '10.0.0.2', port: 7946, tags: {}, vsn: [1, 1, 1] }] });
+    a.handle('203.0.113.2:7946', { v: 1, msgs: [{ t: MsgType.Alive, node: 'b', inc: 1, addr: '203.0.113.2', port: 7946, tags: {}, vsn: [1, 1, 1] }] });
     // Past the last call's grace (one probe interval): no verdict about b.
     for (let i = 0; i < 2 * (a.config.probeIntervalMs / a.config.tickMs); i++) a.tick();
     expect(a.takeOutputs().some((o) => o.kind === 'event' && o.event.type === 'member-failed' && o.event.member.name === 'b'), `seed ${SEED}`).to.equal(false);
@@ -138,12 +138,12 @@ describe('swim core', () => {
   it('ignores a failure verdict declared by a member it does not consider alive', () => {
     const a = lone(['b', 'c', 'd']);
     // c is suspect here: its verdict about b is not believed.
-    a.handle('10.0.0.4:7946', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'c', inc: 0, from: 'd' }] });
-    a.handle('10.0.0.3:7946', { v: 1, msgs: [{ t: MsgType.Dead, node: 'b', inc: 0, from: 'c' }] });
+    a.handle('203.0.113.4:7946', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'c', inc: 0, from: 'd' }] });
+    a.handle('203.0.113.3:7946', { v: 1, msgs: [{ t: MsgType.Dead, node: 'b', inc: 0, from: 'c' }] });
     expect(a.member('b')?.status).to.equal('alive');
     expect(a.stats().staleVerdicts).to.equal(1);
     // d is alive here: its verdict is.
-    a.handle('10.0.0.4:7946', { v: 1, msgs: [{ t: MsgType.Dead, node: 'b', inc: 0, from: 'd' }] });
+    a.handle('203.0.113.4:7946', { v: 1, msgs: [{ t: MsgType.Dead, node: 'b', inc: 0, from: 'd' }] });
     expect(a.member('b')?.status).to.equal('failed');
   });
 
@@ -175,12 +175,12 @@ describe('swim core', () => {
     const sim = cluster(3);
     const a = sim.nodes[0]!;
     const victim = sim.nodes[1]!;
-    a.core.handle('10.9.9.9:7946', {
+    a.core.handle('203.0.113.199:7946', {
       v: 1,
-      msgs: [{ t: MsgType.Alive, node: victim.name, inc: 99, addr: '10.9.9.9', port: 7946, tags: {}, vsn: [1, 1, 1] }],
+      msgs: [{ t: MsgType.Alive, node: victim.name, inc: 99, addr: '203.0.113.199', port: 7946, tags: {}, vsn: [1, 1, 1] }],
     });
     const m = a.core.member(victim.name)!;
-    expect(m.addr).to.not.equal('10.9.9.9');
+    expect(m.addr).to.not.equal('203.0.113.199');
     expect(m.incarnation).to.be.lessThan(99);
     const outs = a.core.takeOutputs();
     expect(outs.some((o) => o.kind === 'event' && o.event.type === 'member-conflict')).to.equal(true);
@@ -242,11 +242,11 @@ describe('swim core', () => {
   });
 
   it('buddy system: the probe of a suspect carries the suspicion to it', () => {
-    const core = new SwimCore({ name: 'a', addr: '10.0.0.1', port: 1, config: makeConfig('local'), rng: new SeededRng(3) });
-    for (const [n, host] of [['b', '10.0.0.2'], ['c', '10.0.0.3']] as const) {
+    const core = new SwimCore({ name: 'a', addr: '203.0.113.1', port: 1, config: makeConfig('local'), rng: new SeededRng(3) });
+    for (const [n, host] of [['b', '203.0.113.2'], ['c', '203.0.113.3']] as const) {
       core.handle(`${host}:1`, { v: 1, msgs: [{ t: MsgType.Alive, node: n, inc: 1, addr: host, port: 1, tags: {}, vsn: [1, 1, 1] }] });
     }
-    core.handle('10.0.0.3:1', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 1, from: 'c' }] });
+    core.handle('203.0.113.3:1', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 1, from: 'c' }] });
     expect(core.member('b')?.status).to.equal('suspect');
     // Drain the broadcast queue so the suspicion can only reach b through the buddy system.
     for (let i = 0; i < 50 && core.stats().queuedBroadcasts > 0; i++) core.tick();
@@ -257,7 +257,7 @@ describe('swim core', () => {
     for (let i = 0; i < 60 && !carried; i++) {
       core.tick();
       for (const o of core.takeOutputs()) {
-        if (o.kind !== 'udp' || o.to !== '10.0.0.2:1') continue;
+        if (o.kind !== 'udp' || o.to !== '203.0.113.2:1') continue;
         const ping = o.packet.msgs.find((m) => m.t === MsgType.Ping);
         if (ping) carried = o.packet.msgs.some((m) => m.t === MsgType.Suspect && m.node === 'b');
       }
@@ -266,12 +266,12 @@ describe('swim core', () => {
   });
 
   it('a failed probe of a member already suspected by another confirms the suspicion and gossips it from this node', () => {
-    const core = new SwimCore({ name: 'a', addr: '10.0.0.1', port: 1, config: makeConfig('local'), rng: new SeededRng(5) });
-    const hosts = ['b', 'c', 'd', 'e', 'f'].map((n, i) => [n, `10.0.0.${i + 2}`] as const);
+    const core = new SwimCore({ name: 'a', addr: '203.0.113.1', port: 1, config: makeConfig('local'), rng: new SeededRng(5) });
+    const hosts = ['b', 'c', 'd', 'e', 'f'].map((n, i) => [n, `203.0.113.${i + 2}`] as const);
     for (const [n, host] of hosts) {
       core.handle(`${host}:1`, { v: 1, msgs: [{ t: MsgType.Alive, node: n, inc: 1, addr: host, port: 1, tags: {}, vsn: [1, 1, 1] }] });
     }
-    core.handle('10.0.0.3:1', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 1, from: 'c' }] });
+    core.handle('203.0.113.3:1', { v: 1, msgs: [{ t: MsgType.Suspect, node: 'b', inc: 1, from: 'c' }] });
     expect(core.member('b')?.status).to.equal('suspect');
     // Nobody answers; a's own probe of b fails within a few probe intervals (5 members).
     let pingedB = false;
@@ -280,9 +280,9 @@ describe('swim core', () => {
       core.tick();
       for (const o of core.takeOutputs()) {
         if (o.kind !== 'udp') continue;
-        if (o.to === '10.0.0.2:1' && o.packet.msgs.some((m) => m.t === MsgType.Ping)) pingedB = true;
+        if (o.to === '203.0.113.2:1' && o.packet.msgs.some((m) => m.t === MsgType.Ping)) pingedB = true;
         // Gossip to others (not the buddy-system copy sent to b itself).
-        if (pingedB && o.to !== '10.0.0.2:1') confirmedFromA ||= o.packet.msgs.some((m) => m.t === MsgType.Suspect && m.node === 'b' && m.from === 'a');
+        if (pingedB && o.to !== '203.0.113.2:1') confirmedFromA ||= o.packet.msgs.some((m) => m.t === MsgType.Suspect && m.node === 'b' && m.from === 'a');
       }
     }
     expect(pingedB, 'a never probed b').to.equal(true);

@@ -9,14 +9,14 @@ describe('catalog/state apply', () => {
     it('creates a node with Consul fields and CreateIndex = ModifyIndex = raft index', () => {
       const s = new StateStore({ datacenter: 'dc7' });
       mustApply(s, 3, registerCmd({
-        Node: 'n1', ID: '40e4a748-2192-161a-0510-9bf59fe950b5', Address: '10.0.0.1',
-        TaggedAddresses: { wan: '1.2.3.4', lan: '10.0.0.1' }, NodeMeta: { rack: 'r1', env: 'prod' },
+        Node: 'n1', ID: '40e4a748-2192-161a-0510-9bf59fe950b5', Address: '203.0.113.1',
+        TaggedAddresses: { wan: '1.2.3.4', lan: '203.0.113.1' }, NodeMeta: { rack: 'r1', env: 'prod' },
       }));
       const r = s.nodes();
       expect(r.index).to.equal(3);
       expect(r.value).to.deep.equal([{
-        ID: '40e4a748-2192-161a-0510-9bf59fe950b5', Node: 'n1', Address: '10.0.0.1', Datacenter: 'dc7',
-        TaggedAddresses: { lan: '10.0.0.1', wan: '1.2.3.4' }, Meta: { env: 'prod', rack: 'r1' },
+        ID: '40e4a748-2192-161a-0510-9bf59fe950b5', Node: 'n1', Address: '203.0.113.1', Datacenter: 'dc7',
+        TaggedAddresses: { lan: '203.0.113.1', wan: '1.2.3.4' }, Meta: { env: 'prod', rack: 'r1' },
         CreateIndex: 3, ModifyIndex: 3,
       }]);
       expect(Object.keys(r.value[0]!.Meta)).to.deep.equal(['env', 'rack']);
@@ -24,7 +24,7 @@ describe('catalog/state apply', () => {
 
     it('registers a service with defaults (ID from name, weights 1/1) in every read shape', () => {
       const s = new StateStore();
-      mustApply(s, 1, registerCmd({ Node: 'n1', Address: '10.0.0.1', Service: { Service: 'web', Tags: ['v1', 'primary'], Port: 80 } }));
+      mustApply(s, 1, registerCmd({ Node: 'n1', Address: '203.0.113.1', Service: { Service: 'web', Tags: ['v1', 'primary'], Port: 80 } }));
       const node = s.node('n1').value!;
       expect(node.Services.web).to.deep.equal({
         ID: 'web', Service: 'web', Tags: ['v1', 'primary'], Address: '', TaggedAddresses: {}, Meta: {}, Port: 80,
@@ -32,7 +32,7 @@ describe('catalog/state apply', () => {
       });
       const cs = s.serviceNodes('web').value;
       expect(cs).to.deep.equal([{
-        ID: '', Node: 'n1', Address: '10.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, NodeMeta: {},
+        ID: '', Node: 'n1', Address: '203.0.113.1', Datacenter: 'dc1', TaggedAddresses: {}, NodeMeta: {},
         ServiceKind: '', ServiceID: 'web', ServiceName: 'web', ServiceTags: ['v1', 'primary'], ServiceAddress: '',
         ServiceTaggedAddresses: {}, ServiceWeights: { Passing: 1, Warning: 1 }, ServiceMeta: {}, ServicePort: 80,
         ServiceEnableTagOverride: false, CreateIndex: 1, ModifyIndex: 1,
@@ -43,7 +43,7 @@ describe('catalog/state apply', () => {
 
     it('keeps Kind only when set (NodeService omits an empty Kind)', () => {
       const s = new StateStore();
-      mustApply(s, 1, registerCmd(serviceReq('n1', '10.0.0.1', 'p1', 'web-proxy', { Kind: 'connect-proxy' })));
+      mustApply(s, 1, registerCmd(serviceReq('n1', '203.0.113.1', 'p1', 'web-proxy', { Kind: 'connect-proxy' })));
       expect(s.node('n1').value!.Services.p1!.Kind).to.equal('connect-proxy');
       expect(s.serviceNodes('web-proxy').value[0]!.ServiceKind).to.equal('connect-proxy');
     });
@@ -51,7 +51,7 @@ describe('catalog/state apply', () => {
     it('registers checks (Check and Checks), defaulting Status to critical and CheckID to Name', () => {
       const s = new StateStore();
       mustApply(s, 1, registerCmd({
-        ...serviceReq('n1', '10.0.0.1', 'web1', 'web', { Tags: ['a'] }),
+        ...serviceReq('n1', '203.0.113.1', 'web1', 'web', { Tags: ['a'] }),
         Check: { CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'passing' },
         Checks: [{ Name: 'web-http', ServiceID: 'web1', Definition: { HTTP: 'http://x/health', Interval: '10s' } }],
       }));
@@ -67,7 +67,7 @@ describe('catalog/state apply', () => {
 
     it('is idempotent: an identical registration changes no index', () => {
       const s = new StateStore();
-      const req = { ...serviceReq('n1', '10.0.0.1', 'web1', 'web'), Check: { CheckID: 'c', ServiceID: 'web1', Status: 'passing' } };
+      const req = { ...serviceReq('n1', '203.0.113.1', 'web1', 'web'), Check: { CheckID: 'c', ServiceID: 'web1', Status: 'passing' } };
       mustApply(s, 1, registerCmd(req));
       mustApply(s, 2, registerCmd(req));
       expect(s.nodes().index).to.equal(1);
@@ -78,8 +78,8 @@ describe('catalog/state apply', () => {
 
     it('updates rows in place: CreateIndex kept, ModifyIndex moved', () => {
       const s = new StateStore();
-      mustApply(s, 1, registerCmd(serviceReq('n1', '10.0.0.1', 'web1', 'web')));
-      mustApply(s, 5, registerCmd(serviceReq('n1', '10.0.0.1', 'web1', 'web', { Port: 81 })));
+      mustApply(s, 1, registerCmd(serviceReq('n1', '203.0.113.1', 'web1', 'web')));
+      mustApply(s, 5, registerCmd(serviceReq('n1', '203.0.113.1', 'web1', 'web', { Port: 81 })));
       const svc = s.node('n1').value!.Services.web1!;
       expect([svc.Port, svc.CreateIndex, svc.ModifyIndex]).to.deep.equal([81, 1, 5]);
       expect(s.node('n1').value!.Node.ModifyIndex).to.equal(1);
@@ -87,29 +87,29 @@ describe('catalog/state apply', () => {
 
     it('refreshes ServiceName/ServiceTags of checks when the service changes', () => {
       const s = new StateStore();
-      mustApply(s, 1, registerCmd({ ...serviceReq('n1', '10.0.0.1', 'web1', 'web', { Tags: ['a'] }), Check: { CheckID: 'c', ServiceID: 'web1' } }));
-      mustApply(s, 2, registerCmd(serviceReq('n1', '10.0.0.1', 'web1', 'web', { Tags: ['b'] })));
+      mustApply(s, 1, registerCmd({ ...serviceReq('n1', '203.0.113.1', 'web1', 'web', { Tags: ['a'] }), Check: { CheckID: 'c', ServiceID: 'web1' } }));
+      mustApply(s, 2, registerCmd(serviceReq('n1', '203.0.113.1', 'web1', 'web', { Tags: ['b'] })));
       const c = s.serviceChecks('web').value[0]!;
       expect([c.ServiceTags, c.ModifyIndex, c.CreateIndex]).to.deep.equal([['b'], 2, 1]);
     });
 
     it('treats node and service names case-insensitively, IDs case-sensitively', () => {
       const s = new StateStore();
-      mustApply(s, 1, registerCmd(serviceReq('Node1', '10.0.0.1', 'Web1', 'Web')));
+      mustApply(s, 1, registerCmd(serviceReq('Node1', '203.0.113.1', 'Web1', 'Web')));
       expect(s.node('node1').value!.Node.Node).to.equal('Node1');
       expect(s.serviceNodes('WEB').value.map((x) => x.ServiceID)).to.deep.equal(['Web1']);
-      mustApply(s, 2, registerCmd(serviceReq('node1', '10.0.0.1', 'web1', 'web')));
+      mustApply(s, 2, registerCmd(serviceReq('node1', '203.0.113.1', 'web1', 'web')));
       expect(s.nodes().value).to.have.length(1);
       expect(Object.keys(s.node('NODE1').value!.Services).sort()).to.deep.equal(['Web1', 'web1']);
     });
 
     it('SkipNodeUpdate leaves an existing node alone but still creates a missing one', () => {
       const s = new StateStore();
-      mustApply(s, 1, registerCmd({ Node: 'n1', Address: '10.0.0.1', NodeMeta: { a: '1' } }));
+      mustApply(s, 1, registerCmd({ Node: 'n1', Address: '203.0.113.1', NodeMeta: { a: '1' } }));
       mustApply(s, 2, registerCmd({ Node: 'n1', SkipNodeUpdate: true, Service: { Service: 'db' } }));
-      expect(s.node('n1').value!.Node).to.include({ Address: '10.0.0.1', ModifyIndex: 1 });
+      expect(s.node('n1').value!.Node).to.include({ Address: '203.0.113.1', ModifyIndex: 1 });
       expect(s.node('n1').value!.Node.Meta).to.deep.equal({ a: '1' });
-      mustApply(s, 3, registerCmd({ Node: 'n2', Address: '10.0.0.2', SkipNodeUpdate: true }));
+      mustApply(s, 3, registerCmd({ Node: 'n2', Address: '203.0.113.2', SkipNodeUpdate: true }));
       expect(s.node('n2').value).to.not.equal(null);
       const r = applyEncoded(s, 4, registerCmd({ Node: 'n3', SkipNodeUpdate: true }));
       expect(r.ok).to.equal(false);
@@ -129,7 +129,7 @@ describe('catalog/state apply', () => {
     for (const [what, req, msg] of invalid) {
       it(`rejects ${what} as an error result, changing nothing`, () => {
         const s = new StateStore();
-        mustApply(s, 1, registerCmd(serviceReq('n1', '10.0.0.1', 'web1', 'web')));
+        mustApply(s, 1, registerCmd(serviceReq('n1', '203.0.113.1', 'web1', 'web')));
         const r = applyEncoded(s, 2, registerCmd(req));
         expect(r.ok).to.equal(false);
         if (!r.ok) expect(r.error).to.match(msg);
@@ -142,7 +142,7 @@ describe('catalog/state apply', () => {
 
     it('rolls back the node and service when a later check in the same request is invalid', () => {
       const s = new StateStore();
-      const r = applyEncoded(s, 1, registerCmd({ ...serviceReq('n1', '10.0.0.1', 'web1', 'web'), Checks: [{ CheckID: 'ok', ServiceID: 'web1' }, { CheckID: 'bad', ServiceID: 'nope' }] }));
+      const r = applyEncoded(s, 1, registerCmd({ ...serviceReq('n1', '203.0.113.1', 'web1', 'web'), Checks: [{ CheckID: 'ok', ServiceID: 'web1' }, { CheckID: 'bad', ServiceID: 'nope' }] }));
       expect(r.ok).to.equal(false);
       expect(s.nodes().value).to.deep.equal([]);
       expect(s.services().value).to.deep.equal({});
@@ -153,8 +153,8 @@ describe('catalog/state apply', () => {
     it('refuses a node ID that aliases another node', () => {
       const s = new StateStore();
       const id = '40e4a748-2192-161a-0510-9bf59fe950b5';
-      mustApply(s, 1, registerCmd({ Node: 'n1', Address: '10.0.0.1', ID: id }));
-      const r = applyEncoded(s, 2, registerCmd({ Node: 'n2', Address: '10.0.0.2', ID: id.toUpperCase() }));
+      mustApply(s, 1, registerCmd({ Node: 'n1', Address: '203.0.113.1', ID: id }));
+      const r = applyEncoded(s, 2, registerCmd({ Node: 'n2', Address: '203.0.113.2', ID: id.toUpperCase() }));
       expect(r).to.deep.include({ ok: false });
       if (!r.ok) expect(r.error).to.match(/aliases existing node "n1"/);
     });
@@ -163,10 +163,10 @@ describe('catalog/state apply', () => {
   describe('Deregister', () => {
     function populated(): StateStore {
       const s = new StateStore();
-      mustApply(s, 1, registerCmd(nodeReq('n1', '10.0.0.1')));
-      mustApply(s, 2, registerCmd({ ...serviceReq('n1', '10.0.0.1', 'web1', 'web'), Check: { CheckID: 'web1-c', ServiceID: 'web1', Status: 'passing' } }));
-      mustApply(s, 3, registerCmd({ ...serviceReq('n1', '10.0.0.1', 'db1', 'db'), Check: { CheckID: 'db1-c', ServiceID: 'db1', Status: 'passing' } }));
-      mustApply(s, 4, registerCmd(nodeReq('n2', '10.0.0.2')));
+      mustApply(s, 1, registerCmd(nodeReq('n1', '203.0.113.1')));
+      mustApply(s, 2, registerCmd({ ...serviceReq('n1', '203.0.113.1', 'web1', 'web'), Check: { CheckID: 'web1-c', ServiceID: 'web1', Status: 'passing' } }));
+      mustApply(s, 3, registerCmd({ ...serviceReq('n1', '203.0.113.1', 'db1', 'db'), Check: { CheckID: 'db1-c', ServiceID: 'db1', Status: 'passing' } }));
+      mustApply(s, 4, registerCmd(nodeReq('n2', '203.0.113.2')));
       return s;
     }
 
@@ -215,7 +215,7 @@ describe('catalog/state apply', () => {
   describe('Batch', () => {
     it('applies all commands at one index, or none', () => {
       const s = new StateStore();
-      mustApply(s, 1, { type: CommandType.Batch, commands: [registerCmd(nodeReq('a', '10.0.0.1')), registerCmd(nodeReq('b', '10.0.0.2'))] });
+      mustApply(s, 1, { type: CommandType.Batch, commands: [registerCmd(nodeReq('a', '203.0.113.1')), registerCmd(nodeReq('b', '203.0.113.2'))] });
       expect(s.nodes().value.map((n) => [n.Node, n.CreateIndex])).to.deep.equal([['a', 1], ['b', 1]]);
       const r = applyEncoded(s, 2, { type: CommandType.Batch, commands: [deregisterCmd({ Node: 'a' }), registerCmd({ Node: 'c' })] });
       expect(r.ok).to.equal(false);
@@ -226,9 +226,9 @@ describe('catalog/state apply', () => {
 
   it('throws on an index that does not move forward (broken invariant)', () => {
     const s = new StateStore();
-    mustApply(s, 5, registerCmd(nodeReq('a', '10.0.0.1')));
-    expect(() => s.apply(5, registerCmd(nodeReq('b', '10.0.0.2')))).to.throw(StateInvariantError, /does not move past 5/);
-    expect(() => s.apply(4, registerCmd(nodeReq('b', '10.0.0.2')))).to.throw(StateInvariantError);
+    mustApply(s, 5, registerCmd(nodeReq('a', '203.0.113.1')));
+    expect(() => s.apply(5, registerCmd(nodeReq('b', '203.0.113.2')))).to.throw(StateInvariantError, /does not move past 5/);
+    expect(() => s.apply(4, registerCmd(nodeReq('b', '203.0.113.2')))).to.throw(StateInvariantError);
   });
 
   it('returns an error result for undecodable entry data', () => {
@@ -244,13 +244,13 @@ describe('catalog/state reads', () => {
   function cluster(): StateStore {
     const s = new StateStore();
     let i = 0;
-    mustApply(s, ++i, registerCmd({ ...nodeReq('n1', '10.0.0.1'), NodeMeta: { env: 'prod' } }));
-    mustApply(s, ++i, registerCmd(nodeReq('n2', '10.0.0.2')));
-    mustApply(s, ++i, registerCmd(nodeReq('n3', '10.0.0.3', 'critical')));
-    mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n1', '10.0.0.1', 'web', 'web', { Tags: ['v1', 'Primary'], Address: '192.168.0.1' }), Check: { CheckID: 'w1', ServiceID: 'web', Status: 'passing' } }));
-    mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n2', '10.0.0.2', 'web', 'web', { Tags: ['v1'] }), Check: { CheckID: 'w2', ServiceID: 'web', Status: 'warning' } }));
-    mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n3', '10.0.0.3', 'web', 'web', { Tags: ['v2'] }) }));
-    mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n2', '10.0.0.2', 'db', 'db', { TaggedAddresses: { wan: { Address: '5.5.5.5', Port: 5432 } } }) }));
+    mustApply(s, ++i, registerCmd({ ...nodeReq('n1', '203.0.113.1'), NodeMeta: { env: 'prod' } }));
+    mustApply(s, ++i, registerCmd(nodeReq('n2', '203.0.113.2')));
+    mustApply(s, ++i, registerCmd(nodeReq('n3', '203.0.113.3', 'critical')));
+    mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n1', '203.0.113.1', 'web', 'web', { Tags: ['v1', 'Primary'], Address: '198.51.100.201' }), Check: { CheckID: 'w1', ServiceID: 'web', Status: 'passing' } }));
+    mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n2', '203.0.113.2', 'web', 'web', { Tags: ['v1'] }), Check: { CheckID: 'w2', ServiceID: 'web', Status: 'warning' } }));
+    mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n3', '203.0.113.3', 'web', 'web', { Tags: ['v2'] }) }));
+    mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n2', '203.0.113.2', 'db', 'db', { TaggedAddresses: { wan: { Address: '5.5.5.5', Port: 5432 } } }) }));
     return s;
   }
 
@@ -271,7 +271,7 @@ describe('catalog/state reads', () => {
       ['n3', ['serfHealth:critical']],
     ]);
     expect(all[0]!.Node.Meta).to.deep.equal({ env: 'prod' });
-    expect(all[0]!.Service.Address).to.equal('192.168.0.1');
+    expect(all[0]!.Service.Address).to.equal('198.51.100.201');
     expect(s.checkServiceNodes('web', { passingOnly: true }).value.map((x) => x.Node.Node)).to.deep.equal(['n1']);
     expect(s.checkServiceNodes('web', { tags: ['v2'] }).value.map((x) => x.Node.Node)).to.deep.equal(['n3']);
   });
@@ -289,9 +289,9 @@ describe('catalog/state reads', () => {
     const s = cluster();
     const v = s.serviceInstances('web').value;
     expect(v.map((x) => [x.Node, x.NodeAddress, x.ServiceAddress, x.ServicePort, x.Status])).to.deep.equal([
-      ['n1', '10.0.0.1', '192.168.0.1', 8080, 'passing'],
-      ['n2', '10.0.0.2', '', 8080, 'warning'],
-      ['n3', '10.0.0.3', '', 8080, 'critical'],
+      ['n1', '203.0.113.1', '198.51.100.201', 8080, 'passing'],
+      ['n2', '203.0.113.2', '', 8080, 'warning'],
+      ['n3', '203.0.113.3', '', 8080, 'critical'],
     ]);
     expect(v[0]!.NodeMeta).to.deep.equal({ env: 'prod' });
     expect(s.serviceInstances('web', { tags: ['primary'] }).value).to.have.length(1);
@@ -305,8 +305,8 @@ describe('catalog/state reads', () => {
 
   it('lookupAddress finds nodes and services by IP (PTR)', () => {
     const s = cluster();
-    expect(s.lookupAddress('10.0.0.2').value.Nodes.map((n) => n.Node)).to.deep.equal(['n2']);
-    expect(s.lookupAddress('192.168.0.1').value.Services.map((x) => `${x.Node}/${x.ServiceID}`)).to.deep.equal(['n1/web']);
+    expect(s.lookupAddress('203.0.113.2').value.Nodes.map((n) => n.Node)).to.deep.equal(['n2']);
+    expect(s.lookupAddress('198.51.100.201').value.Services.map((x) => `${x.Node}/${x.ServiceID}`)).to.deep.equal(['n1/web']);
     expect(s.lookupAddress('5.5.5.5').value.Services.map((x) => x.ServiceName)).to.deep.equal(['db']);
     expect(s.lookupAddress('9.9.9.9').value).to.deep.equal({ Nodes: [], Services: [] });
   });

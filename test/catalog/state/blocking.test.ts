@@ -27,7 +27,7 @@ describe('catalog/state blocking-query contract', () => {
   reads.allServiceNodes = (s) => s.allServiceNodes();
   reads['checks any'] = (s) => s.checksInState('any');
   reads['checks critical'] = (s) => s.checksInState('critical');
-  reads['address 10.0.0.1'] = (s) => s.lookupAddress('10.0.0.1');
+  reads['address 203.0.113.1'] = (s) => s.lookupAddress('203.0.113.1');
 
   for (const seed of [11, 12, 13]) {
     it(`holds for every read after every command (seed ${seed})`, () => {

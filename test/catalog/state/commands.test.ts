@@ -8,7 +8,7 @@ const packr = new Packr({ useRecords: false });
 describe('catalog/state commands', () => {
   it('round-trips every command type and drops undefined members', () => {
     const cmds: Command[] = [
-      { type: CommandType.Register, req: { Node: 'n1', Address: '10.0.0.1', ID: undefined, Service: { Service: 'web', Tags: ['a'], Port: 80 }, Checks: [{ CheckID: 'c', Definition: { HTTP: 'http://x' } }] } },
+      { type: CommandType.Register, req: { Node: 'n1', Address: '203.0.113.1', ID: undefined, Service: { Service: 'web', Tags: ['a'], Port: 80 }, Checks: [{ CheckID: 'c', Definition: { HTTP: 'http://x' } }] } },
       { type: CommandType.Deregister, req: { Node: 'n1', ServiceID: 'web' } },
       { type: CommandType.Batch, commands: [{ type: CommandType.Deregister, req: { Node: 'n2' } }] },
     ];

@@ -44,7 +44,7 @@ export function randomCommands(seed: number, count: number): Command[] {
       const name = pick(names);
       const id = rng.int(5) === 0 ? `x-${rng.int(2)}` : `${name}-${rng.int(2)}`;
       out.push(registerCmd({
-        Node: node, Address: `10.0.0.${rng.int(4)}`, NodeMeta: rng.int(2) ? { b: 'x', a: String(rng.int(3)) } : {},
+        Node: node, Address: `203.0.113.${rng.int(4)}`, NodeMeta: rng.int(2) ? { b: 'x', a: String(rng.int(3)) } : {},
         Service: { ID: id, Service: name, Tags: rng.int(2) ? ['v1'] : ['v2', 'x'], Port: 1000 + rng.int(3) },
         Checks: [
           { CheckID: 'serfHealth', Status: pick(statuses) },
@@ -58,7 +58,7 @@ export function randomCommands(seed: number, count: number): Command[] {
     } else if (r < 9) {
       out.push(deregisterCmd({ Node: node }));
     } else {
-      out.push({ type: CommandType.Batch, commands: [deregisterCmd({ Node: node, CheckID: 'serfHealth' }), registerCmd({ Node: pick(nodes), Address: '10.1.1.1' })] });
+      out.push({ type: CommandType.Batch, commands: [deregisterCmd({ Node: node, CheckID: 'serfHealth' }), registerCmd({ Node: pick(nodes), Address: '203.0.113.111' })] });
     }
   }
   return out;

@@ -41,7 +41,7 @@ const S2 = '22222222-2222-2222-2222-222222222222';
 
 function withNode(): Harness {
   const h = new Harness();
-  expect(h.apply(registerCmd(nodeReq('n1', '10.0.0.1'))).ok).to.equal(true);
+  expect(h.apply(registerCmd(nodeReq('n1', '203.0.113.1'))).ok).to.equal(true);
   return h;
 }
 
@@ -178,10 +178,10 @@ describe('catalog/state sessions and locks', () => {
   it('create needs the node and healthy checks; defaults like Consul', () => {
     const h = new Harness();
     expect(h.session(S1)).to.deep.include({ ok: false, error: 'Missing node registration for "n1"' });
-    h.apply(registerCmd(nodeReq('n1', '10.0.0.1', 'critical')));
+    h.apply(registerCmd(nodeReq('n1', '203.0.113.1', 'critical')));
     expect(h.session(S1)).to.deep.include({ ok: false, error: "Check 'serfHealth' is in critical state" });
     expect(h.session(S1, { NodeChecks: ['nope'] })).to.deep.include({ ok: false, error: "Missing check 'nope' registration" });
-    h.apply(registerCmd(nodeReq('n1', '10.0.0.1', 'passing')));
+    h.apply(registerCmd(nodeReq('n1', '203.0.113.1', 'passing')));
     const r = h.session(S1, { Name: 'worker', LockDelay: 15_000, TTL: 10_000 });
     expect(r).to.deep.include({ ok: true, value: S1 });
     expect(h.s.sessionGet(S1).value).to.include({ ID: S1, Name: 'worker', Node: 'n1', Behavior: 'release', LockDelay: 15_000, TTL: 10_000 });
@@ -230,13 +230,13 @@ describe('catalog/state sessions and locks', () => {
 
   it('a critical serfHealth invalidates the node\'s sessions; the delay starts at the next attempt', () => {
     const h = withNode();
-    h.apply(registerCmd(nodeReq('n2', '10.0.0.2')));
+    h.apply(registerCmd(nodeReq('n2', '203.0.113.2')));
     h.session(S1, { LockDelay: 5_000 });
     h.apply({ type: CommandType.Session, req: { Op: 'create', Session: { ID: S2, Node: 'n2', NodeChecks: ['serfHealth'] } } });
     h.kv('lock', 'leader', { Session: S1, value: 'n1', now: 10 });
-    h.apply(registerCmd(nodeReq('n1', '10.0.0.1', 'warning')));
+    h.apply(registerCmd(nodeReq('n1', '203.0.113.1', 'warning')));
     expect(h.s.sessionGet(S1).value, 'warning keeps it').to.not.equal(null);
-    h.apply(registerCmd(nodeReq('n1', '10.0.0.1', 'critical')));
+    h.apply(registerCmd(nodeReq('n1', '203.0.113.1', 'critical')));
     expect(h.s.sessionGet(S1).value).to.equal(null);
     expect(h.s.kvGet('leader').value).to.include({ Session: '' });
     expect(h.kv('lock', 'leader', { Session: S2, now: 50_000 }), 'first attempt starts the delay').to.equal(false);
@@ -248,7 +248,7 @@ describe('catalog/state sessions and locks', () => {
   it('node deregistration and check removal invalidate sessions', () => {
     const h = withNode();
     h.session(S1);
-    h.apply(registerCmd({ Node: 'n1', Address: '10.0.0.1', Check: { CheckID: 'app', Status: 'passing' } }));
+    h.apply(registerCmd({ Node: 'n1', Address: '203.0.113.1', Check: { CheckID: 'app', Status: 'passing' } }));
     h.session(S2, { NodeChecks: ['app'] });
     h.apply(deregisterCmd({ Node: 'n1', CheckID: 'app' }));
     expect(h.s.sessionGet(S2).value).to.equal(null);
@@ -279,7 +279,7 @@ describe('catalog/state sessions and locks', () => {
     h.session(S1);
     h.session(S1); // refused: already exists
     h.apply({ type: CommandType.Session, req: { Op: 'renew', Session: { ID: S1 } } });
-    h.apply(registerCmd(nodeReq('n1', '10.0.0.1', 'critical')));
+    h.apply(registerCmd(nodeReq('n1', '203.0.113.1', 'critical')));
     expect(seen).to.deep.equal(['create 1', 'renew 1', 'destroy 1']);
   });
 });
@@ -389,6 +389,6 @@ describe('catalog/state KV snapshot and restore', () => {
     const h = new Harness();
     const out = h.txn([{ Verb: 'lock', Key: 'x', Session: S1 }]);
     expect(out.Errors).to.deep.equal([{ OpIndex: 0, What: `invalid session "${S1}"` }]);
-    mustApply(h.s, h.index + 1, registerCmd(nodeReq('n9', '10.0.0.9')));
+    mustApply(h.s, h.index + 1, registerCmd(nodeReq('n9', '203.0.113.9')));
   });
 });

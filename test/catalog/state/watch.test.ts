@@ -7,11 +7,11 @@ import { deregisterCmd, mustApply, nodeReq, registerCmd, serviceReq } from './he
 function populated(): StateStore {
   const s = new StateStore();
   let i = 0;
-  for (const [n, a] of [['n1', '10.0.0.1'], ['n2', '10.0.0.2'], ['n3', '10.0.0.3']] as const) mustApply(s, ++i, registerCmd(nodeReq(n, a)));
-  mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n1', '10.0.0.1', 'web', 'web'), Check: { CheckID: 'web-c', ServiceID: 'web', Status: 'passing' } }));
-  mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n2', '10.0.0.2', 'web', 'web') }));
-  mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n2', '10.0.0.2', 'api', 'api'), Check: { CheckID: 'api-c', ServiceID: 'api', Status: 'passing' } }));
-  mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n3', '10.0.0.3', 'db', 'db') }));
+  for (const [n, a] of [['n1', '203.0.113.1'], ['n2', '203.0.113.2'], ['n3', '203.0.113.3']] as const) mustApply(s, ++i, registerCmd(nodeReq(n, a)));
+  mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n1', '203.0.113.1', 'web', 'web'), Check: { CheckID: 'web-c', ServiceID: 'web', Status: 'passing' } }));
+  mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n2', '203.0.113.2', 'web', 'web') }));
+  mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n2', '203.0.113.2', 'api', 'api'), Check: { CheckID: 'api-c', ServiceID: 'api', Status: 'passing' } }));
+  mustApply(s, ++i, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n3', '203.0.113.3', 'db', 'db') }));
   return s;
 }
 
@@ -43,21 +43,21 @@ describe('catalog/state watches', () => {
       ['checks', 'node:n1', 'service:web']],
     ['a node-level check change on n2 (wakes web and api, which run on n2)', (s) => mustApply(s, 100, registerCmd({ Node: 'n2', SkipNodeUpdate: true, Check: { CheckID: 'serfHealth', Status: 'critical' } })),
       ['checks', 'node:n2', 'service:api', 'service:web']],
-    ['a new api instance on n3', (s) => mustApply(s, 100, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n3', '10.0.0.3', 'api', 'api') })),
+    ['a new api instance on n3', (s) => mustApply(s, 100, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n3', '203.0.113.3', 'api', 'api') })),
       ['node:n3', 'service:api', 'services']],
-    ['a new service name', (s) => mustApply(s, 100, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n3', '10.0.0.3', 'new', 'NEW') })),
+    ['a new service name', (s) => mustApply(s, 100, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n3', '203.0.113.3', 'new', 'NEW') })),
       ['node:n3', 'service:new', 'services']],
-    ['a node address change on n3', (s) => mustApply(s, 100, registerCmd(nodeReq('n3', '10.9.9.9'))),
+    ['a node address change on n3', (s) => mustApply(s, 100, registerCmd(nodeReq('n3', '203.0.113.199'))),
       ['node:n3', 'nodes', 'service:db']],
     ['deregistering web on n1 (with its check)', (s) => mustApply(s, 100, deregisterCmd({ Node: 'n1', ServiceID: 'web' })),
       ['checks', 'node:n1', 'service:web', 'services']],
     ['deregistering node n2', (s) => mustApply(s, 100, deregisterCmd({ Node: 'n2' })),
       ['checks', 'node:n2', 'nodes', 'service:api', 'service:web', 'services']],
-    ['renaming the service behind ID api on n2 to db', (s) => mustApply(s, 100, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n2', '10.0.0.2', 'api', 'db') })),
+    ['renaming the service behind ID api on n2 to db', (s) => mustApply(s, 100, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n2', '203.0.113.2', 'api', 'db') })),
       ['checks', 'node:n2', 'service:api', 'service:db', 'services']],
-    ['an identical re-registration', (s) => mustApply(s, 100, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n2', '10.0.0.2', 'web', 'web') })),
+    ['an identical re-registration', (s) => mustApply(s, 100, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n2', '203.0.113.2', 'web', 'web') })),
       []],
-    ['a failed registration', (s) => expect(s.apply(100, registerCmd({ Node: 'n1', Address: '10.0.0.1', Service: { Service: 'web', ID: 'web' }, Check: { CheckID: 'x', ServiceID: 'ghost' } })).ok).to.equal(false),
+    ['a failed registration', (s) => expect(s.apply(100, registerCmd({ Node: 'n1', Address: '203.0.113.1', Service: { Service: 'web', ID: 'web' }, Check: { CheckID: 'x', ServiceID: 'ghost' } })).ok).to.equal(false),
       []],
     ['a deregistration of an unknown service', (s) => mustApply(s, 100, deregisterCmd({ Node: 'n1', ServiceID: 'ghost' })),
       []],
@@ -77,7 +77,7 @@ describe('catalog/state watches', () => {
     }
     expect(woken).to.equal(0);
     expect(s.watchCount).to.equal(1000);
-    mustApply(s, 200, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n3', '10.0.0.3', 'db', 'db', { Port: 1 }) }));
+    mustApply(s, 200, registerCmd({ SkipNodeUpdate: true, ...serviceReq('n3', '203.0.113.3', 'db', 'db', { Port: 1 }) }));
     expect(woken).to.equal(1000);
     expect(s.watchCount).to.equal(0);
   });
@@ -99,7 +99,7 @@ describe('catalog/state watches', () => {
     cancel();
     cancel();
     expect(s.watchCount).to.equal(0);
-    mustApply(s, 100, registerCmd(nodeReq('n9', '10.0.0.9')));
+    mustApply(s, 100, registerCmd(nodeReq('n9', '203.0.113.9')));
     expect(n).to.equal(0);
   });
 
@@ -118,7 +118,7 @@ describe('catalog/state watches', () => {
     let ran = 0;
     s.watch([{ table: 'nodes' }], () => { throw new Error('boom'); });
     s.watch([{ table: 'nodes' }], () => ran++);
-    expect(() => s.apply(100, registerCmd(nodeReq('n9', '10.0.0.9')))).to.throw(/boom/);
+    expect(() => s.apply(100, registerCmd(nodeReq('n9', '203.0.113.9')))).to.throw(/boom/);
     expect(ran).to.equal(1);
     expect(s.nodes().value.map((n) => n.Node)).to.include('n9');
   });
