@@ -193,6 +193,26 @@ describe('swim simulation: a joining member announces itself', function () {
   });
 });
 
+/** An 8-member LAN cluster (10 ms ticks) joined to member 0 and converged; undefined if it did not converge in 30 s. */
+function convergedEight(seed: number): SwimSim | undefined {
+  const sim = new SwimSim({ seed, n: 8, profile: 'lan', config: { tickMs: 10 }, minDelay: 1, maxDelay: 1 });
+  for (const x of sim.nodes.slice(1)) sim.join(x, sim.nodes[0]!);
+  sim.run(30_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 10);
+  return sim.unconverged().length === 0 ? sim : undefined;
+}
+
+/** Every `failed` verdict any member reached after tick `t0`: who declared whom, when. */
+function failedVerdicts(sim: SwimSim, t0: number): Array<{ observer: string; member: string; tick: number; text: string }> {
+  const out: Array<{ observer: string; member: string; tick: number; text: string }> = [];
+  for (const n of sim.nodes) {
+    for (const e of n.events) {
+      if (e.tick <= t0 || e.event.type !== 'member-failed') continue;
+      out.push({ observer: n.name, member: e.event.member.name, tick: e.tick, text: `${n.name} declared ${e.event.member.name} failed at ${sim.ticksToMs(e.tick - t0)} ms` });
+    }
+  }
+  return out;
+}
+
 describe('swim simulation: paused members (the fault suite\'s `pause`)', function () {
   this.timeout(60_000);
   // Regression: 5 "servers" + 3 members; two servers at a time are paused 3–5 s (SIGSTOP:
@@ -205,10 +225,8 @@ describe('swim simulation: paused members (the fault suite\'s `pause`)', functio
   it('no member is declared failed except while, or just after, it was paused (60 seeds)', () => {
     const bad: string[] = [];
     for (let seed = 1; seed <= 60; seed++) {
-      const sim = new SwimSim({ seed, n: 8, profile: 'lan', config: { tickMs: 10 }, minDelay: 1, maxDelay: 1 });
-      for (const x of sim.nodes.slice(1)) sim.join(x, sim.nodes[0]!);
-      sim.run(30_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 10);
-      if (sim.unconverged().length > 0) {
+      const sim = convergedEight(seed);
+      if (!sim) {
         bad.push(`seed ${seed}: did not converge`);
         continue;
       }
@@ -226,14 +244,9 @@ describe('swim simulation: paused members (the fault suite\'s `pause`)', functio
         sim.run(hold + 5000 / sim.config.tickMs);
       }
       sim.run(30_000 / sim.config.tickMs);
-      for (const n of sim.nodes) {
-        for (const e of n.events) {
-          if (e.tick <= t0 || e.event.type !== 'member-failed') continue;
-          const until = pausedUntil.get(e.event.member.name);
-          if (until === undefined || e.tick > until + 30_000 / sim.config.tickMs) {
-            bad.push(`seed ${seed}: ${n.name} declared ${e.event.member.name} failed at ${sim.ticksToMs(e.tick - t0)} ms`);
-          }
-        }
+      for (const v of failedVerdicts(sim, t0)) {
+        const until = pausedUntil.get(v.member);
+        if (until === undefined || v.tick > until + 30_000 / sim.config.tickMs) bad.push(`seed ${seed}: ${v.text}`);
       }
     }
     expect(bad, bad.join('; ')).to.deep.equal([]);
@@ -254,10 +267,8 @@ describe('swim simulation: an isolated member\'s stale suspicions (the fault sui
   it('no failed verdict between members never cut off, 5 isolations of 8 s (40 seeds)', () => {
     const bad: string[] = [];
     for (let seed = 1; seed <= 40; seed++) {
-      const sim = new SwimSim({ seed, n: 8, profile: 'lan', config: { tickMs: 10 }, minDelay: 1, maxDelay: 1 });
-      for (const x of sim.nodes.slice(1)) sim.join(x, sim.nodes[0]!);
-      sim.run(30_000 / sim.config.tickMs, () => sim.unconverged().length === 0, 10);
-      if (sim.unconverged().length > 0) {
+      const sim = convergedEight(seed);
+      if (!sim) {
         bad.push(`seed ${seed}: did not converge`);
         continue;
       }
@@ -273,12 +284,9 @@ describe('swim simulation: an isolated member\'s stale suspicions (the fault sui
       }
       sim.run(40_000 / sim.config.tickMs);
       let cutVerdicts = 0;
-      for (const n of sim.nodes) {
-        for (const e of n.events) {
-          if (e.tick <= t0 || e.event.type !== 'member-failed') continue;
-          if (isolated.has(n.name) || isolated.has(e.event.member.name)) cutVerdicts++;
-          else bad.push(`seed ${seed}: ${n.name} declared ${e.event.member.name} failed at ${sim.ticksToMs(e.tick - t0)} ms`);
-        }
+      for (const v of failedVerdicts(sim, t0)) {
+        if (isolated.has(v.observer) || isolated.has(v.member)) cutVerdicts++;
+        else bad.push(`seed ${seed}: ${v.text}`);
       }
       // The isolations themselves are still detected (the check is not vacuous).
       if (cutVerdicts === 0) bad.push(`seed ${seed}: no isolated member was ever declared failed`);
