@@ -392,17 +392,22 @@ export class DnsServer {
     }
   }
 
-  private ask(r: Recursor, msg: Buffer, id: number): Promise<Buffer | null> {
+  /**
+   * One exchange with a recursor, settled once: with the reply, or null on timeout, error or
+   * shutdown (every pending exchange is cancelled by `close()`). `start` wires the socket and
+   * returns how to release it; it calls `finish` when the exchange ends.
+   */
+  private exchange(r: Recursor, start: (finish: (out: Buffer | null) => void) => () => void): Promise<Buffer | null> {
     const timeoutMs = this.opts.recursorTimeoutMs ?? 2000;
     return new Promise((resolve) => {
-      const sock = dgram.createSocket(r.family === 6 ? 'udp6' : 'udp4');
       let done = false;
+      let release: (() => void) | undefined;
       const finish = (out: Buffer | null): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
         this.exchanges.delete(cancel);
-        sock.close();
+        release?.();
         resolve(out);
       };
       const cancel = (): void => finish(null);
@@ -411,32 +416,30 @@ export class DnsServer {
         this.log.debug({ recursor: `${r.host}:${r.port}` }, 'recursor timed out');
         finish(null);
       }, timeoutMs);
+      release = start(finish);
+      if (done) release();
+    });
+  }
+
+  /** One datagram exchange with a recursor; null on timeout, error or a wrong reply. */
+  private ask(r: Recursor, msg: Buffer, id: number): Promise<Buffer | null> {
+    return this.exchange(r, (finish) => {
+      const sock = dgram.createSocket(r.family === 6 ? 'udp6' : 'udp4');
       sock.on('error', () => finish(null));
       sock.on('message', (reply, rinfo) => {
         if (rinfo.port !== r.port || !answers(reply, id)) return;
         finish(reply);
       });
       sock.send(msg, r.port, r.host, (err) => { if (err) finish(null); });
+      return () => sock.close();
     });
   }
+
   /** One framed exchange with a recursor over TCP; null on timeout, error or a wrong reply. */
   private askTcp(r: Recursor, msg: Buffer, id: number): Promise<Buffer | null> {
-    const timeoutMs = this.opts.recursorTimeoutMs ?? 2000;
-    return new Promise((resolve) => {
+    return this.exchange(r, (finish) => {
       const sock = net.connect({ host: r.host, port: r.port });
       let pending = Buffer.alloc(0);
-      let done = false;
-      const finish = (out: Buffer | null): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        this.exchanges.delete(cancel);
-        sock.destroy();
-        resolve(out);
-      };
-      const cancel = (): void => finish(null);
-      this.exchanges.add(cancel);
-      const timer = setTimeout(() => finish(null), timeoutMs);
       sock.on('error', () => finish(null));
       sock.on('close', () => finish(null));
       sock.on('connect', () => {
@@ -452,6 +455,7 @@ export class DnsServer {
         const reply = Buffer.from(pending.subarray(2, 2 + pending.readUInt16BE(0)));
         finish(answers(reply, id) ? reply : null);
       });
+      return () => sock.destroy();
     });
   }
 }
