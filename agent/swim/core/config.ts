@@ -12,6 +12,14 @@ export interface SwimConfig {
   indirectChecks: number;
   gossipIntervalMs: number;
   gossipNodes: number;
+  /**
+   * Eager gossip: when a member queues news (a new or changed member state, a user event, a
+   * keyring operation), it runs a gossip round at the next tick instead of waiting for the
+   * gossip timer, but never sooner than this long after its previous round. Each message
+   * still goes out at most its retransmit limit, so this spends the same transmissions
+   * earlier; the timer keeps running as in memberlist. 0 turns it off (timer only).
+   */
+  gossipEagerMs: number;
   /** Failed/left members still gossiped to for this long (memberlist GossipToTheDeadTime). */
   gossipToTheDeadMs: number;
   retransmitMult: number;
@@ -54,6 +62,7 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<SwimConfig>>> = {
     indirectChecks: 3,
     gossipIntervalMs: 200,
     gossipNodes: 3,
+    gossipEagerMs: 20,
     gossipToTheDeadMs: 30_000,
     retransmitMult: 4,
     suspicionMult: 4,
@@ -75,6 +84,7 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<SwimConfig>>> = {
     indirectChecks: 3,
     gossipIntervalMs: 50,
     gossipNodes: 3,
+    gossipEagerMs: 10,
     gossipToTheDeadMs: 5_000,
     retransmitMult: 4,
     suspicionMult: 4,
