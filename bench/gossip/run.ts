@@ -16,7 +16,8 @@
  *
  * A second, herald-only convergence figure starts all N processes first and then makes them
  * join at once, to separate Node's start-up time (hundreds of ms per process on a loaded
- * 2-core machine) from the protocol.
+ * 2-core machine) from the protocol. Two floors are measured in the same run: N-1 bare
+ * `node -e 0` processes, and N-1 `herald version` processes, started at once until all exit.
  *
  *   node dist/bench/gossip/run.js [N...] [--trials 3] [--rate-window 5] [--settle 5] [--no-anchor] [--no-prestarted]
  */
@@ -25,7 +26,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AgentFleet, cpuMs, freePort, pollUntil, REPO_ROOT, rssKb, sleep, type AgentPorts, type BenchAgent } from '../lib/agents.js';
+import { AgentFleet, cpuMs, freePort, HERALD_BIN, pollUntil, REPO_ROOT, rssKb, sleep, type AgentPorts, type BenchAgent } from '../lib/agents.js';
 import { loadLine, markdownTable, median, ratio } from '../lib/report.js';
 
 const ANCHOR = join(REPO_ROOT, '..', 'shared', 'anchors', 'serf-gossip.sh');
@@ -44,6 +45,10 @@ interface Measured {
   convergeMs: number;
   /** Herald only: gossip convergence with the processes already running. */
   convergePrestartedMs?: number;
+  /** Herald only: N-1 bare `node -e 0` processes started at once, until all have exited (median of 3). */
+  nodeFloorMs?: number;
+  /** Herald only: N-1 `herald version` processes started at once, until all have exited (median of 3). */
+  cliFloorMs?: number;
   detectMs: number[];
   leaveMs: number;
   /** kB per agent after convergence. */
@@ -276,6 +281,31 @@ async function runSerf(n: number, k: number): Promise<Measured> {
 const fmt = (x: number, digits = 0): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 
+/**
+ * How long it takes this machine just to start `count` processes of `args` at once and see
+ * them all exit: the floor under any "converge including process start" figure for a
+ * program run by Node. Median of three.
+ */
+async function startFloor(count: number, args: string[]): Promise<number> {
+  const runs: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: count }, () => new Promise<void>((resolve, reject) => {
+        const p = spawn(process.execPath, args, { stdio: 'ignore' });
+        const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
+        p.once('error', reject);
+        p.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      })),
+    );
+    runs.push(Date.now() - t0);
+  }
+  return median(runs);
+}
+
 function table(n: number, h: Measured, s: Measured | undefined): string {
   const rows: string[][] = [];
   const row = (metric: string, hv: number, sv: number | undefined, digits = 0, extraH = '', extraS = ''): void => {
@@ -283,6 +313,8 @@ function table(n: number, h: Measured, s: Measured | undefined): string {
   };
   row('converge ms (as the script: includes process start)', h.convergeMs, s?.convergeMs);
   if (h.convergePrestartedMs !== undefined) row('converge ms, herald processes already running', h.convergePrestartedMs, s?.convergeMs);
+  if (h.nodeFloorMs !== undefined) row(`floor: ${n - 1} bare \`node -e 0\` started at once, until all exit`, h.nodeFloorMs, s?.convergeMs);
+  if (h.cliFloorMs !== undefined) row(`floor: ${n - 1} \`herald version\` started at once, until all exit`, h.cliFloorMs, s?.convergeMs);
   row('detect failed ms (median)', median(h.detectMs), s ? median(s.detectMs) : undefined, 0, ` (${h.detectMs.join(', ')})`, s ? ` (${s.detectMs.join(', ')})` : '');
   row('detect failed ms (max)', Math.max(...h.detectMs), s ? Math.max(...s.detectMs) : undefined);
   row('leave seen ms', h.leaveMs, s?.leaveMs);
@@ -323,6 +355,9 @@ async function main(): Promise<void> {
     console.log(`herald N=${n}: start, ${loadH}`);
     const h = await runHerald(n, k, rateWindowS, settleS);
     if (prestarted) h.convergePrestartedMs = await runHeraldPrestarted(n);
+    h.nodeFloorMs = await startFloor(n - 1, ['-e', '0']);
+    h.cliFloorMs = await startFloor(n - 1, [HERALD_BIN, 'version']);
+    console.log(`herald N=${n} floor_node_ms=${h.nodeFloorMs} floor_cli_ms=${h.cliFloorMs}`);
     let s: Measured | undefined;
     let loadS = '';
     if (!values['no-anchor']) {
