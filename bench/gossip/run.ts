@@ -20,6 +20,7 @@
  * `node -e 0` processes, and N-1 `herald version` processes, started at once until all exit.
  *
  *   node dist/bench/gossip/run.js [N...] [--trials 3] [--rate-window 5] [--settle 5] [--no-anchor] [--no-prestarted]
+ *   node dist/bench/gossip/run.js [N...] --prestarted-only R     (only the pre-started convergence, R times)
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -336,6 +337,7 @@ async function main(): Promise<void> {
       settle: { type: 'string', default: '5' },
       'no-anchor': { type: 'boolean', default: false },
       'no-prestarted': { type: 'boolean', default: false },
+      'prestarted-only': { type: 'string' },
     },
   });
   const ns = positionals.length ? positionals.map(Number) : [10, 30];
@@ -348,6 +350,20 @@ async function main(): Promise<void> {
   if (!Number.isInteger(k) || k < 1 || k > 10) throw new Error('bench: --trials must be 1..10');
   if (!(rateWindowS >= 0 && rateWindowS <= 60)) throw new Error('bench: --rate-window must be 0..60 s');
   const cores = cpus().length;
+  if (values['prestarted-only'] !== undefined) {
+    // Development aid: only the pre-started convergence, R times per N, no anchor.
+    const reps = Number(values['prestarted-only']);
+    if (!Number.isInteger(reps) || reps < 1 || reps > 20) throw new Error('bench: --prestarted-only must be 1..20');
+    for (const n of ns) {
+      const ms: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        console.log(`herald N=${n}: ${loadLine(cores)}`);
+        ms.push(await runHeraldPrestarted(n));
+      }
+      console.log(`herald N=${n} converge_prestarted_ms median ${median(ms)} (${ms.join(', ')})`);
+    }
+    return;
+  }
   console.log(`gossip bench ${new Date().toISOString()} N=${ns.join(',')} trials=${k}; herald LAN profile, anchor ${values['no-anchor'] ? 'skipped' : ANCHOR}`);
   const tables: string[] = [];
   for (const n of ns) {

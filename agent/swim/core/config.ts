@@ -13,11 +13,11 @@ export interface SwimConfig {
   gossipIntervalMs: number;
   gossipNodes: number;
   /**
-   * Eager gossip: when a member queues news (a new or changed member state, a user event, a
-   * keyring operation), it runs a gossip round at the next tick instead of waiting for the
-   * gossip timer, but never sooner than this long after its previous round. Each message
-   * still goes out at most its retransmit limit, so this spends the same transmissions
-   * earlier; the timer keeps running as in memberlist. 0 turns it off (timer only).
+   * Eager gossip: when a member queues first-hand news (its own state, its own probes' and
+   * timers' verdicts, a join or push-pull received over TCP, a local event or keyring
+   * operation), it runs an extra gossip round at the next tick, but never sooner than this
+   * long after its previous round. That round sends each message once and counts no
+   * transmission; relayed news and the timer's rounds are as in memberlist. 0 turns it off.
    */
   gossipEagerMs: number;
   /** Failed/left members still gossiped to for this long (memberlist GossipToTheDeadTime). */

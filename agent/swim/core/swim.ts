@@ -138,6 +138,8 @@ export class SwimCore {
   /** Tick of the pending eager gossip round, Infinity when none is due. */
   private nextEagerAt = Infinity;
   private eagerRound = 0;
+  /** True while handling a received packet: news queued then is relayed, not first-hand. */
+  private relaying = false;
   private nextPushPullAt: number;
   private nextReconnectAt: number;
   private nextReapAt: number;
@@ -247,10 +249,18 @@ export class SwimCore {
     }
   }
 
-  /** A packet received by UDP, or the reply to a `stream` output. */
+  /**
+   * A packet received by UDP, or the reply to a `stream` output. News learnt here is relayed
+   * news: it waits for the gossip timer (see {@link broadcast}).
+   */
   handle(from: Address, packet: Packet): void {
     if (!this.versionOk(packet)) return;
-    for (const m of packet.msgs) this.handleMsg(from, m);
+    this.relaying = true;
+    try {
+      for (const m of packet.msgs) this.handleMsg(from, m);
+    } finally {
+      this.relaying = false;
+    }
   }
 
   /**
@@ -814,14 +824,19 @@ export class SwimCore {
   // ---------------------------------------------------------------- gossip
 
   /**
-   * Queues news for gossip and, with eager gossip on, schedules an eager round: at the next
-   * tick, but at least `gossipEager` after the previous round. An eager round sends each
-   * message once (to `gossipNodes` members) and does not count against its retransmit
-   * limit, so memberlist's retransmit schedule is kept as it is (see BroadcastQueue.take).
+   * Queues news for gossip. First-hand news (this member's own state, what its own probes and
+   * timers conclude, a join or push-pull it received, a local event or keyring operation)
+   * also schedules an eager round, with eager gossip on: at the next tick, but at least
+   * `gossipEager` after the previous round. Relayed news (learnt from a received datagram,
+   * other than about this member) waits for the timer, so an eager round costs about
+   * `gossipNodes` datagrams per piece of news cluster-wide, not per member. An eager round
+   * sends each message once and does not count against its retransmit limit, so memberlist's
+   * retransmit schedule is kept as it is (see BroadcastQueue.take).
    */
   private broadcast(key: string, msg: Message): void {
     this.queue.push(key, msg);
     if (this.t.gossipEager <= 0 || this.nextEagerAt !== Infinity) return;
+    if (this.relaying && key !== this.name) return;
     this.nextEagerAt = Math.max(this.now + 1, this.lastGossipAt + this.t.gossipEager);
   }
 
