@@ -19,7 +19,7 @@
  * 2-core machine) from the protocol. Two floors are measured in the same run: N-1 bare
  * `node -e 0` processes, and N-1 `herald version` processes, started at once until all exit.
  *
- *   node dist/bench/gossip/run.js [N...] [--trials 3] [--rate-window 5] [--settle 5] [--no-anchor] [--no-prestarted]
+ *   node dist/bench/gossip/run.js [N...] [--trials 3] [--rate-window 5] [--settle 5] [--no-anchor] [--no-prestarted] [--prestarted-runs 5]
  *   node dist/bench/gossip/run.js [N...] --prestarted-only R     (only the pre-started convergence, R times)
  */
 import { spawn } from 'node:child_process';
@@ -44,8 +44,9 @@ interface Member {
 
 interface Measured {
   convergeMs: number;
-  /** Herald only: gossip convergence with the processes already running. */
+  /** Herald only: gossip convergence with the processes already running (median of the runs). */
   convergePrestartedMs?: number;
+  convergePrestartedRuns?: number[];
   /** Herald only: N-1 bare `node -e 0` processes started at once, until all have exited (median of 3). */
   nodeFloorMs?: number;
   /** Herald only: N-1 `herald version` processes started at once, until all have exited (median of 3). */
@@ -313,7 +314,9 @@ function table(n: number, h: Measured, s: Measured | undefined): string {
     rows.push([metric, fmt(hv, digits) + extraH, sv === undefined ? 'n/a' : fmt(sv, digits) + extraS, ratio(hv, sv)]);
   };
   row('converge ms (as the script: includes process start)', h.convergeMs, s?.convergeMs);
-  if (h.convergePrestartedMs !== undefined) row('converge ms, herald processes already running', h.convergePrestartedMs, s?.convergeMs);
+  if (h.convergePrestartedMs !== undefined) {
+    row(`converge ms, herald processes already running (median of ${h.convergePrestartedRuns?.length ?? 1})`, h.convergePrestartedMs, s?.convergeMs, 0, h.convergePrestartedRuns ? ` (${h.convergePrestartedRuns.join(', ')})` : '');
+  }
   if (h.nodeFloorMs !== undefined) row(`floor: ${n - 1} bare \`node -e 0\` started at once, until all exit`, h.nodeFloorMs, s?.convergeMs);
   if (h.cliFloorMs !== undefined) row(`floor: ${n - 1} \`herald version\` started at once, until all exit`, h.cliFloorMs, s?.convergeMs);
   row('detect failed ms (median)', median(h.detectMs), s ? median(s.detectMs) : undefined, 0, ` (${h.detectMs.join(', ')})`, s ? ` (${s.detectMs.join(', ')})` : '');
@@ -338,12 +341,15 @@ async function main(): Promise<void> {
       'no-anchor': { type: 'boolean', default: false },
       'no-prestarted': { type: 'boolean', default: false },
       'prestarted-only': { type: 'string' },
+      'prestarted-runs': { type: 'string', default: '5' },
     },
   });
   const ns = positionals.length ? positionals.map(Number) : [10, 30];
   const k = Number(values.trials);
   const rateWindowS = Number(values['rate-window']);
   const prestarted = !values['no-prestarted'];
+  const prestartedRuns = Number(values['prestarted-runs']);
+  if (!Number.isInteger(prestartedRuns) || prestartedRuns < 1 || prestartedRuns > 20) throw new Error('bench: --prestarted-runs must be 1..20');
   const settleS = Number(values.settle);
   if (!(settleS >= 0 && settleS <= 60)) throw new Error('bench: --settle must be 0..60 s');
   if (ns.some((n) => !Number.isInteger(n) || n < k + 3 || n > 100)) throw new Error(`bench: N must be integers in ${k + 3}..100`);
@@ -370,7 +376,12 @@ async function main(): Promise<void> {
     const loadH = loadLine(cores);
     console.log(`herald N=${n}: start, ${loadH}`);
     const h = await runHerald(n, k, rateWindowS, settleS);
-    if (prestarted) h.convergePrestartedMs = await runHeraldPrestarted(n);
+    if (prestarted) {
+      const runs: number[] = [];
+      for (let r = 0; r < prestartedRuns; r++) runs.push(await runHeraldPrestarted(n));
+      h.convergePrestartedMs = median(runs);
+      h.convergePrestartedRuns = runs;
+    }
     h.nodeFloorMs = await startFloor(n - 1, ['-e', '0']);
     h.cliFloorMs = await startFloor(n - 1, [HERALD_BIN, 'version']);
     console.log(`herald N=${n} floor_node_ms=${h.nodeFloorMs} floor_cli_ms=${h.cliFloorMs}`);
