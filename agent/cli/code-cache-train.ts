@@ -1,0 +1,118 @@
+/**
+ * Build step (`npm run bundle`): writes the launcher's V8 code cache (`dist/herald.cjs.cache`,
+ * see launcher.ts) from a short training run, so that it holds the bytecode of what an agent
+ * runs when it starts, joins and answers HTTP, not only of `herald version`.
+ *
+ * The run: two client agents on 127.0.0.1 (free ports, temporary data dirs, DNS off); the
+ * second is started with `HERALD_WRITE_CODE_CACHE=1`, joins the first over HTTP, registers a
+ * service, is asked for members, self, services and metrics, and is stopped with SIGINT, which
+ * writes the cache at exit. Best effort: on any failure (or after 30 s) it says so on stderr
+ * and exits 0, leaving the cache the build wrote from `herald version` in place.
+ *
+ *   node dist/agent/cli/code-cache-train.js dist/herald.mjs
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const LIMIT_MS = 30_000;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface Trainee {
+  proc: ChildProcess;
+  url: string;
+  serf: number;
+  exited: Promise<number | null>;
+}
+
+async function startAgent(bin: string, name: string, dir: string, writeCache: boolean): Promise<Trainee> {
+  const [http, serf] = [await freePort(), await freePort()];
+  const proc = spawn(
+    process.execPath,
+    [bin, 'agent', `-node=${name}`, `-data-dir=${join(dir, name)}`, '-bind=127.0.0.1', '-client=127.0.0.1', `-http-port=${http}`, `-serf-lan-port=${serf}`, '-server-port=-1', '-dns-port=-1', '-log-level=error'],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, HERALD_WRITE_CODE_CACHE: writeCache ? '1' : '0' } },
+  );
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return { proc, url: `http://127.0.0.1:${http}`, serf, exited };
+}
+
+async function call(t: Trainee, method: string, path: string, body?: unknown): Promise<string> {
+  const res = await fetch(t.url + path, {
+    method,
+    signal: AbortSignal.timeout(5000),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text;
+}
+
+async function waitUp(t: Trainee): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (t.proc.exitCode !== null) throw new Error(`agent exited with ${t.proc.exitCode}`);
+    try {
+      await call(t, 'GET', '/v1/agent/self');
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error('agent did not answer HTTP');
+}
+
+async function train(bin: string, dir: string, agents: Trainee[]): Promise<void> {
+  const seed = await startAgent(bin, 'train-seed', dir, false);
+  agents.push(seed);
+  const pupil = await startAgent(bin, 'train-pupil', dir, true);
+  agents.push(pupil);
+  await waitUp(seed);
+  await waitUp(pupil);
+  await call(pupil, 'PUT', `/v1/agent/join/127.0.0.1:${seed.serf}`);
+  await call(pupil, 'PUT', '/v1/agent/service/register', { Name: 'web', Port: 8080, Tags: ['v1'], Check: { TTL: '30s' } });
+  for (let i = 0; i < 20; i++) {
+    const members = JSON.parse(await call(pupil, 'GET', '/v1/agent/members')) as unknown[];
+    if (members.length === 2) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  for (const path of ['/v1/agent/self', '/v1/agent/services', '/v1/agent/checks', '/v1/agent/metrics']) await call(pupil, 'GET', path).catch(() => '');
+  pupil.proc.kill('SIGINT');
+  const code = await pupil.exited;
+  if (code !== 0) throw new Error(`the training agent exited with ${code}`);
+}
+
+async function main(): Promise<void> {
+  const bin = process.argv[2];
+  if (!bin) throw new Error('usage: code-cache-train.js <path to herald.mjs>');
+  const dir = mkdtempSync(join(tmpdir(), 'herald-code-cache-'));
+  const agents: Trainee[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      train(bin, dir, agents),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no result after ${LIMIT_MS / 1000} s`)), LIMIT_MS);
+      }),
+    ]);
+  } catch (e) {
+    process.stderr.write(`herald build: code cache training skipped (${(e as Error).message}); keeping the cache from \`herald version\`\n`);
+  } finally {
+    clearTimeout(timer);
+    for (const a of agents) if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');
+    await Promise.all(agents.map((a) => a.exited));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();
