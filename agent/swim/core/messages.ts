@@ -186,10 +186,25 @@ export const MAX_EVENT_BYTES = 512;
 /** Longest node name accepted. */
 export const MAX_NAME_BYTES = 128;
 
-const enc = new TextEncoder();
-
+/**
+ * Bytes of `s` encoded as UTF-8, as TextEncoder encodes it (a lone surrogate becomes U+FFFD,
+ * 3 bytes), counted without encoding: it runs for every message sized into a datagram.
+ */
 export function utf8Length(s: string): number {
-  return enc.encode(s).length;
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) {
+      n += 1;
+    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a surrogate pair: two UTF-16 units, four bytes
+      i++;
+    } else {
+      n += 2;
+    }
+  }
+  return n;
 }
 
 /** Size of tags as counted against {@link MAX_TAGS_BYTES}: key and value bytes plus 2 per entry. */

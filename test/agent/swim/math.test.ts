@@ -1,13 +1,30 @@
 import { expect } from 'chai';
 import { clampScore, scaleByAwareness, Awareness } from '../../../agent/swim/core/awareness.js';
 import { BroadcastQueue, retransmitLimit } from '../../../agent/swim/core/broadcast.js';
-import { MsgType } from '../../../agent/swim/core/messages.js';
+import { MsgType, utf8Length } from '../../../agent/swim/core/messages.js';
+import { SeededRng } from '../../../agent/runtime/rng.js';
 import { makeConfig, msToTicks } from '../../../agent/swim/core/config.js';
 import { consulStatusCode } from '../../../agent/swim/core/membership.js';
 import { pushPullScale } from '../../../agent/swim/core/pushpull.js';
 import { expectedConfirmations, remainingSuspicionTime, Suspicion, suspicionTimeout } from '../../../agent/swim/core/suspicion.js';
 
 describe('swim math', () => {
+  it('utf8Length counts what TextEncoder writes, for any string (seeded random UTF-16, lone surrogates included)', () => {
+    const enc = new TextEncoder();
+    const fixed = ['', 'web', 'é', '€', '😀', 'a\ud800', '\udc00b', '\ud83d\ude00\ud83d', 'ключ=значение'];
+    for (const x of fixed) expect(utf8Length(x), JSON.stringify(x)).to.equal(enc.encode(x).length);
+    const seed = 9151;
+    const rng = new SeededRng(seed);
+    const ranges = [0x80, 0x800, 0xd800, 0xe000, 0x10000];
+    for (let i = 0; i < 2000; i++) {
+      const units: number[] = [];
+      const len = rng.int(12);
+      for (let j = 0; j < len; j++) units.push(rng.int(ranges[rng.int(ranges.length)]!));
+      const x = String.fromCharCode(...units);
+      expect(utf8Length(x), `seed ${seed}, case ${i}: ${JSON.stringify(x)}`).to.equal(enc.encode(x).length);
+    }
+  });
+
   it('suspicionTimeout = mult × max(1, log10 n) × interval', () => {
     const table: [mult: number, n: number, interval: number, want: number][] = [
       [4, 0, 1000, 4000],
