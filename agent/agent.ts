@@ -103,6 +103,7 @@ export class Agent {
   private readonly keyringFile: string | undefined;
   private joinTimer: TimerHandle | undefined;
   private peersTimer: TimerHandle | undefined;
+  private serverSyncQueued = false;
   /** Set once this agent has left the cluster on purpose (recorded for the next start). */
   private leftCluster = false;
   private readonly peersFile: string | undefined;
@@ -162,10 +163,10 @@ export class Agent {
     for (const ev of ['member-join', 'member-failed', 'member-leave', 'member-reap'] as const) {
       this.gossip.on(ev, (m) => {
         this.log.info({ member: m.name, addr: `${m.addr}:${m.port}` }, `${ev.replace('member-', 'member ')}: ${m.name}`);
-        this.syncServers();
+        this.scheduleServerSync();
       });
     }
-    this.gossip.on('member-update', () => this.syncServers());
+    this.gossip.on('member-update', () => this.scheduleServerSync());
     for (const ev of ['member-join', 'member-update', 'member-reap'] as const) this.gossip.on(ev, () => this.schedulePeersSave());
   }
 
@@ -236,6 +237,19 @@ export class Agent {
   }
 
   /** Feeds the gossip view of servers to the RPC pool and, on servers, to the Raft server role. */
+  /**
+   * Runs {@link syncServers} once after the current burst of member events: one datagram or
+   * push-pull can carry dozens of them, and each sync walks every member.
+   */
+  private scheduleServerSync(): void {
+    if (this.serverSyncQueued) return;
+    this.serverSyncQueued = true;
+    queueMicrotask(() => {
+      this.serverSyncQueued = false;
+      this.syncServers();
+    });
+  }
+
   private syncServers(): void {
     if (this.state !== 'running' || !this.gossip) return;
     const c = this.config;
