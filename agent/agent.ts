@@ -37,6 +37,7 @@ import { DnsServer, type DnsServerOptions } from '../dns/server.js';
 import { storeReader } from '../dns/catalog-reader.js';
 import { DNS_QUERY, DnsQueryRouter, type DnsQueryArgs, type DnsStaleness } from './rpc/dns.js';
 import { TcpTransport } from '../catalog/raft/transport.js';
+import { writeTracer } from '../catalog/raft/trace.js';
 import { MemoryStorage } from '../catalog/raft/memory-storage.js';
 import { FileStorage } from '../catalog/raft/wal/index.js';
 import type { Message } from '../catalog/raft/core/messages.js';
@@ -389,7 +390,14 @@ export class Agent {
       clock: this.clock,
       lifecycle: { leave: () => this.leaveAndStop() },
     });
-    const handler = app.callback();
+    const callback = app.callback();
+    const handler: typeof callback = !writeTracer.enabled
+      ? callback
+      : (req, res) => {
+          const t = writeTracer.httpRequest(req, req.socket);
+          res.once('finish', () => writeTracer.httpFinished(t, req.socket));
+          return callback(req, res);
+        };
     for (const addr of c.clientAddrs) {
       const server = createServer(handler);
       server.keepAliveTimeout = 30_000;

@@ -18,6 +18,7 @@ import { queryParam } from '../query.js';
 import { readWithMeta } from '../read.js';
 import { dirEntryJson } from '../kv-views.js';
 import { catalogOf } from './deps.js';
+import { writeTracer } from '../../../catalog/raft/trace.js';
 import { CommandType, parseFlags, type Command, type KVSRequest } from '../../../catalog/state/index.js';
 
 /** Consul's maximum KV value size (512 KiB). */
@@ -119,7 +120,11 @@ export const kvRoutes: RouteModule = (router, deps) => {
     }
     const req: KVSRequest = { Op: op, DirEnt: dirEnt };
     if (op === 'lock') req.Now = now(deps);
-    sendJson(ctx, await commitValue(deps, { type: CommandType.KVS, req }));
+    const trace = writeTracer.enabled ? writeTracer.requests.get(ctx.req) : undefined;
+    if (trace) (trace.body = writeTracer.now()), (writeTracer.current = trace);
+    const result = await commitValue(deps, { type: CommandType.KVS, req });
+    if (trace) trace.respond = writeTracer.now();
+    sendJson(ctx, result);
   });
 
   router.delete(path, async (ctx) => {
