@@ -7,7 +7,8 @@ import type { RuntimeConfig } from './config/config.js';
 import { SystemClock, type Clock, type TimerHandle } from './runtime/clock.js';
 import { randomRng, type Rng } from './runtime/rng.js';
 import type { Logger } from './runtime/logger.js';
-import { createHttpApp } from './http/app.js';
+import { createHttpApp, type HttpDeps } from './http/app.js';
+import { httpRequestListener } from './http/listener.js';
 import { Gossip } from './swim/gossip.js';
 import { loadKeyring, saveKeyring } from './swim/keyring-file.js';
 import { loadPeers, savePeers } from './swim/peers-file.js';
@@ -369,7 +370,7 @@ export class Agent {
 
   private async startHttp(): Promise<void> {
     const c = this.config;
-    const app = createHttpApp({
+    const deps: HttpDeps = {
       config: c,
       nodeId: this.nodeId,
       version: VERSION,
@@ -389,8 +390,8 @@ export class Agent {
       events: this.events,
       clock: this.clock,
       lifecycle: { leave: () => this.leaveAndStop() },
-    });
-    const callback = app.callback();
+    };
+    const callback = httpRequestListener(createHttpApp(deps), deps);
     const handler: typeof callback = !writeTracer.enabled
       ? callback
       : (req, res) => {

@@ -101,7 +101,8 @@ async function startServer(dir: string, name: string, join_: number | undefined)
 async function startServerOnce(dir: string, name: string, join_: number | undefined): Promise<Server> {
   const [http, serf, server] = [await freePort(), await freePort(), await freePort()];
   const cfg = join(dir, `${name}.json`);
-  writeFileSync(cfg, JSON.stringify({ gossip_lan: { profile: 'local' } }));
+  const snapThreshold = process.env['HERALD_BENCH_SNAPSHOT_THRESHOLD'];
+  writeFileSync(cfg, JSON.stringify({ gossip_lan: { profile: 'local' }, ...(snapThreshold ? { raft_snapshot_threshold: Number(snapThreshold) } : {}) }));
   const args = [
     MAIN, 'agent', '-server', '-bootstrap-expect=3', `-node=${name}`, `-data-dir=${join(dir, name)}`, '-bind=127.0.0.1', '-client=127.0.0.1',
     `-http-port=${http}`, `-serf-lan-port=${serf}`, `-server-port=${server}`, '-dns-port=-1', `-config-file=${cfg}`, '-log-level=warn',

@@ -535,6 +535,15 @@ export class RaftNode extends EventEmitter {
 
   private async maybeSnapshot(core: RaftCore): Promise<void> {
     if (this.applied - this.lastSnapshotIndex < this.snapshotThreshold) return;
+    const t0 = writeTracer.enabled ? writeTracer.now() : 0;
+    try {
+      await this.takeSnapshot(core);
+    } finally {
+      if (writeTracer.enabled) writeTracer.snapshotTaken(writeTracer.now() - t0);
+    }
+  }
+
+  private async takeSnapshot(core: RaftCore): Promise<void> {
     const data = await this.sm.snapshot();
     const snap = core.snapshotTaken(data, this.trailingLogs);
     await this.storage.saveSnapshot(snap);

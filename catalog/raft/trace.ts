@@ -7,7 +7,7 @@
  *
  * Not a metrics API: the numbers exist for benchmarking sessions only.
  */
-import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import { writeFileSync } from 'node:fs';
 
 /** Timestamps (performance.now(), ms) of one traced write; 0 = not reached. */
@@ -67,6 +67,10 @@ class Tracer {
     if (this.enabled) {
       this.elu = monitorEventLoopDelay({ resolution: 1 });
       this.elu.enable();
+      const obs = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) if (this.gcs.length < 100_000) this.gcs.push([e.startTime, e.duration, ((e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0)]);
+      });
+      obs.observe({ entryTypes: ['gc'] });
       process.on('SIGUSR2', () => this.dump());
     }
   }
@@ -140,6 +144,14 @@ class Tracer {
     this.byIndex.delete(index);
   }
 
+  private readonly snapshots: number[] = [];
+  /** [start, duration, kind] of each GC pause. */
+  private readonly gcs: [number, number, number][] = [];
+
+  snapshotTaken(ms: number): void {
+    this.snapshots.push(ms);
+  }
+
   finished(t: WriteTrace): void {
     t.finish = this.now();
     if (this.done.length < 1_000_000) this.done.push(t);
@@ -162,8 +174,20 @@ class Tracer {
       ['batch', (t) => t.batch],
     ];
     const mean = (xs: WriteTrace[], f: (t: WriteTrace) => number): number => Math.round((xs.reduce((a, t) => a + f(t), 0) / Math.max(1, xs.length)) * 1000) / 1000;
+    // GC time inside each write's [http, finish] window.
+    const gcIn = (t: WriteTrace): number => {
+      let sum = 0;
+      for (const [st, d] of this.gcs) {
+        if (st > t.finish) break;
+        const a = Math.max(st, t.http);
+        const b = Math.min(st + d, t.finish);
+        if (b > a) sum += b - a;
+      }
+      return sum;
+    };
+    steps.push(['gc inside', gcIn]);
     const out: Record<string, [number, number]> = {};
-    for (const [name, f] of steps) out[name] = [mean(slow, f), mean(ws, f)];
+    for (const [name, f] of steps) out[name] = [mean(slow, f), mean(ws.length > 5000 ? ws.filter((_, i) => i % Math.ceil(ws.length / 5000) === 0) : ws, f)];
     return out;
   }
 
@@ -204,6 +228,12 @@ class Tracer {
         persistMs: pct(this.readies.filter((r) => r.entries > 0).map((r) => r.persistMs)),
         idleBeforeMs: pct(this.readies.map((r) => r.idleBeforeMs)),
       },
+      gc: {
+        n: this.gcs.length,
+        totalMs: Math.round(this.gcs.reduce((a, g) => a + g[1], 0) * 100) / 100,
+        byKind: Object.fromEntries([...new Set(this.gcs.map((g) => g[2]))].map((k) => [k, pct(this.gcs.filter((g) => g[2] === k).map((g) => g[1]))])),
+      },
+      snapshotsMs: this.snapshots.map((x) => Math.round(x * 100) / 100),
       eventLoopDelayMs: this.elu
         ? { p50: this.elu.percentile(50) / 1e6, p90: this.elu.percentile(90) / 1e6, p99: this.elu.percentile(99) / 1e6, max: this.elu.max / 1e6, count: this.elu.count }
         : undefined,
@@ -211,6 +241,8 @@ class Tracer {
     writeFileSync(`${this.file}.${process.pid}.json`, JSON.stringify(out, null, 1));
     this.done.length = 0;
     this.readies.length = 0;
+    this.snapshots.length = 0;
+    this.gcs.length = 0;
     this.elu?.reset();
   }
 }

@@ -21,6 +21,9 @@ import { catalogOf } from './deps.js';
 import { writeTracer } from '../../../catalog/raft/trace.js';
 import { CommandType, parseFlags, type Command, type KVSRequest } from '../../../catalog/state/index.js';
 
+/** The router pattern of the KV endpoints (also the `path` label of their HTTP metrics). */
+export const KV_ROUTE = '/v1/kv{/*key}';
+
 /** Consul's maximum KV value size (512 KiB). */
 export const MAX_KV_SIZE = 512 * 1024;
 
@@ -55,7 +58,7 @@ export async function readValue(ctx: Context): Promise<Buffer> {
 }
 
 export const kvRoutes: RouteModule = (router, deps) => {
-  const path = '/v1/kv{/*key}';
+  const path = KV_ROUTE;
 
   router.get(path, async (ctx) => {
     const key = keyOf(ctx);
