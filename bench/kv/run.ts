@@ -6,7 +6,8 @@
  *
  * Environment: HERALD_BENCH_PROF=<dir> writes a CPU profile per server; HERALD_BENCH_QUICK=1
  * runs only the 32-connection herald measurement and the anchor; HERALD_BENCH_NO_ANCHOR=1
- * skips the anchor; HERALD_BENCH_BIN=<file> starts that bundle instead of dist/herald.mjs; HERALD_TRACE_KV=<file> (passed on to the servers) makes each server write
+ * skips the anchor; HERALD_BENCH_WARMUP=<s> runs an unmeasured 32-connection load of that many
+ * seconds before the herald measurements (default none: the anchor is measured cold too); HERALD_BENCH_BIN=<file> starts that bundle instead of dist/herald.mjs; HERALD_TRACE_KV=<file> (passed on to the servers) makes each server write
  * its write-path trace summary to <file>.<pid>.json after the 32-connection run.
  *
  * Measurements (wrk, --latency, 2 threads):
@@ -111,7 +112,9 @@ async function startServerOnce(dir: string, name: string, join_: number | undefi
   // HERALD_BENCH_PROF=<dir>: write a V8 CPU profile per server (on exit) for finding hot spots.
   const prof = process.env['HERALD_BENCH_PROF'];
   const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const proc = spawn(process.execPath, [...node, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // HERALD_BENCH_NODE_ARGS="--flag ...": extra Node/V8 flags for the servers (experiments).
+  const extra = (process.env['HERALD_BENCH_NODE_ARGS'] ?? '').split(' ').filter((x) => x !== '');
+  const proc = spawn(process.execPath, [...node, ...extra, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   return { name, proc, http, serf };
 }
 
@@ -170,9 +173,13 @@ async function main(): Promise<void> {
     writeFileSync(get, 'wrk.method = "GET"\nwrk.path = "/v1/kv/bench/key?consistent"\n');
     console.log(JSON.stringify({ setup: '3 herald servers, Raft WAL on disk (fdatasync per batch)', leader: leader.name, leaderRaft: leaderAddr }));
 
+    // HERALD_BENCH_WARMUP=<s>: an unmeasured 32-connection run first, so the measured one sees
+    // JIT-compiled code (not the default: the etcd anchor is measured cold, like herald).
+    const warmup = Number(process.env['HERALD_BENCH_WARMUP'] ?? 0);
+    if (warmup > 0) console.log(JSON.stringify({ warmup: `${warmup} s, not measured`, ...(await wrk(base, put, 32, warmup)) }));
     const trace = process.env['HERALD_TRACE_KV'];
     if (trace) {
-      // Drop what the warm-up recorded.
+      // Drop what the start-up and the warm-up recorded.
       for (const s of servers) s.proc.kill('SIGUSR2');
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -186,7 +193,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ measurement: 'herald PUT /v1/kv, 32 connections', ...w32, cpuMsPer1kWrites: cpuPer1k }));
     if (trace) {
       for (const s of servers) s.proc.kill('SIGUSR2');
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 3000));
       console.log(JSON.stringify({ trace: `${trace}.<pid>.json`, pids: servers.map((s) => ({ name: s.name, pid: s.proc.pid })) }));
     }
     const quick = process.env['HERALD_BENCH_QUICK'] === '1';

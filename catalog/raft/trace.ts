@@ -157,6 +157,27 @@ class Tracer {
     if (this.done.length < 1_000_000) this.done.push(t);
   }
 
+  /** Per `ms`-wide window of finish times: [window start (ms since the first), writes, mean and max server time, GC ms]. */
+  private windows(ws: WriteTrace[], ms: number): number[][] {
+    if (ws.length === 0) return [];
+    const t0 = ws[0]!.finish;
+    const out: number[][] = [];
+    for (const t of ws) {
+      const i = Math.floor((t.finish - t0) / ms);
+      while (out.length <= i) out.push([out.length * ms, 0, 0, 0, 0]);
+      const w = out[i]!;
+      const d = t.finish - t.http;
+      w[1]! += 1;
+      w[2]! += d;
+      w[3] = Math.max(w[3]!, d);
+    }
+    for (const [st, d] of this.gcs) {
+      const i = Math.floor((st - t0) / ms);
+      if (i >= 0 && i < out.length) out[i]![4]! += d;
+    }
+    return out.map((w) => [w[0]!, w[1]!, Math.round((w[2]! / Math.max(1, w[1]!)) * 100) / 100, Math.round(w[3]! * 100) / 100, Math.round(w[4]! * 100) / 100]);
+  }
+
   /** Mean of each phase over the slowest 1% of writes (gap + server time), against all writes. */
   private tailBreakdown(ws: WriteTrace[]): Record<string, [number, number]> {
     const total = (t: WriteTrace): number => (Number.isFinite(t.gap) ? t.gap : 0) + t.finish - t.http;
@@ -216,8 +237,11 @@ class Tracer {
         'respond -> finish': d('respond', 'finish'),
         'http -> finish (server total)': d('http', 'finish'),
         'gap + server total': pct(ws.map((t) => t.gap + t.finish - t.http)),
+        'gap + server total, after the first second': pct(ws.filter((t) => t.finish - ws[0]!.finish > 1000).map((t) => t.gap + t.finish - t.http)),
+        'gap + server total, after 2 s': pct(ws.filter((t) => t.finish - ws[0]!.finish > 2000).map((t) => t.gap + t.finish - t.http)),
       },
       tail: this.tailBreakdown(ws),
+      windows: this.windows(ws, 20),
       batch: pct(ws.map((t) => t.batch)),
       readies: {
         n: this.readies.length,
