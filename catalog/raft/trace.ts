@@ -157,25 +157,36 @@ class Tracer {
     if (this.done.length < 1_000_000) this.done.push(t);
   }
 
-  /** Per `ms`-wide window of finish times: [window start (ms since the first), writes, mean and max server time, GC ms]. */
+  /**
+   * Per `ms`-wide window of finish times: [window start (ms since the first), writes, mean and max
+   * server time, GC ms, then the means of step→ready, ready→persisted, ready→ack, applied→finish].
+   */
   private windows(ws: WriteTrace[], ms: number): number[][] {
     if (ws.length === 0) return [];
     const t0 = ws[0]!.finish;
     const out: number[][] = [];
     for (const t of ws) {
       const i = Math.floor((t.finish - t0) / ms);
-      while (out.length <= i) out.push([out.length * ms, 0, 0, 0, 0]);
+      while (out.length <= i) out.push([out.length * ms, 0, 0, 0, 0, 0, 0, 0, 0]);
       const w = out[i]!;
       const d = t.finish - t.http;
       w[1]! += 1;
       w[2]! += d;
       w[3] = Math.max(w[3]!, d);
+      w[5]! += t.ready - t.step;
+      w[6]! += t.persisted - t.ready;
+      w[7]! += t.ack - t.ready;
+      w[8]! += t.finish - t.applied;
     }
     for (const [st, d] of this.gcs) {
       const i = Math.floor((st - t0) / ms);
       if (i >= 0 && i < out.length) out[i]![4]! += d;
     }
-    return out.map((w) => [w[0]!, w[1]!, Math.round((w[2]! / Math.max(1, w[1]!)) * 100) / 100, Math.round(w[3]! * 100) / 100, Math.round(w[4]! * 100) / 100]);
+    const r = (x: number): number => Math.round(x * 100) / 100;
+    return out.map((w) => {
+      const n = Math.max(1, w[1]!);
+      return [w[0]!, w[1]!, r(w[2]! / n), r(w[3]!), r(w[4]!), r(w[5]! / n), r(w[6]! / n), r(w[7]! / n), r(w[8]! / n)];
+    });
   }
 
   /** Mean of each phase over the slowest 1% of writes (gap + server time), against all writes. */
