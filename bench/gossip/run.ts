@@ -16,16 +16,18 @@
  *
  * A second, herald-only convergence figure starts all N processes first and then makes them
  * join at once, to separate Node's start-up time (hundreds of ms per process on a loaded
- * 2-core machine) from the protocol.
+ * 2-core machine) from the protocol. Two floors are measured in the same run: N-1 bare
+ * `node -e 0` processes, and N-1 `herald version` processes, started at once until all exit.
  *
- *   node dist/bench/gossip/run.js [N...] [--trials 3] [--rate-window 5] [--settle 5] [--no-anchor] [--no-prestarted]
+ *   node dist/bench/gossip/run.js [N...] [--trials 3] [--rate-window 5] [--settle 5] [--no-anchor] [--no-prestarted] [--prestarted-runs 5]
+ *   node dist/bench/gossip/run.js [N...] --prestarted-only R     (only the pre-started convergence, R times)
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AgentFleet, cpuMs, freePort, pollUntil, REPO_ROOT, rssKb, sleep, type AgentPorts, type BenchAgent } from '../lib/agents.js';
+import { AgentFleet, cpuMs, freePort, HERALD_BIN, pollUntil, REPO_ROOT, rssKb, sleep, type AgentPorts, type BenchAgent } from '../lib/agents.js';
 import { loadLine, markdownTable, median, ratio } from '../lib/report.js';
 
 const ANCHOR = join(REPO_ROOT, '..', 'shared', 'anchors', 'serf-gossip.sh');
@@ -42,8 +44,13 @@ interface Member {
 
 interface Measured {
   convergeMs: number;
-  /** Herald only: gossip convergence with the processes already running. */
+  /** Herald only: gossip convergence with the processes already running (median of the runs). */
   convergePrestartedMs?: number;
+  convergePrestartedRuns?: number[];
+  /** Herald only: N-1 bare `node -e 0` processes started at once, until all have exited (median of 3). */
+  nodeFloorMs?: number;
+  /** Herald only: N-1 `herald version` processes started at once, until all have exited (median of 3). */
+  cliFloorMs?: number;
   detectMs: number[];
   leaveMs: number;
   /** kB per agent after convergence. */
@@ -276,13 +283,42 @@ async function runSerf(n: number, k: number): Promise<Measured> {
 const fmt = (x: number, digits = 0): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 
+/**
+ * How long it takes this machine just to start `count` processes of `args` at once and see
+ * them all exit: the floor under any "converge including process start" figure for a
+ * program run by Node. Median of three.
+ */
+async function startFloor(count: number, args: string[]): Promise<number> {
+  const runs: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: count }, () => new Promise<void>((resolve, reject) => {
+        const p = spawn(process.execPath, args, { stdio: 'ignore' });
+        const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
+        p.once('error', reject);
+        p.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      })),
+    );
+    runs.push(Date.now() - t0);
+  }
+  return median(runs);
+}
+
 function table(n: number, h: Measured, s: Measured | undefined): string {
   const rows: string[][] = [];
   const row = (metric: string, hv: number, sv: number | undefined, digits = 0, extraH = '', extraS = ''): void => {
     rows.push([metric, fmt(hv, digits) + extraH, sv === undefined ? 'n/a' : fmt(sv, digits) + extraS, ratio(hv, sv)]);
   };
   row('converge ms (as the script: includes process start)', h.convergeMs, s?.convergeMs);
-  if (h.convergePrestartedMs !== undefined) row('converge ms, herald processes already running', h.convergePrestartedMs, s?.convergeMs);
+  if (h.convergePrestartedMs !== undefined) {
+    row(`converge ms, herald processes already running (median of ${h.convergePrestartedRuns?.length ?? 1})`, h.convergePrestartedMs, s?.convergeMs, 0, h.convergePrestartedRuns ? ` (${h.convergePrestartedRuns.join(', ')})` : '');
+  }
+  if (h.nodeFloorMs !== undefined) row(`floor: ${n - 1} bare \`node -e 0\` started at once, until all exit`, h.nodeFloorMs, s?.convergeMs);
+  if (h.cliFloorMs !== undefined) row(`floor: ${n - 1} \`herald version\` started at once, until all exit`, h.cliFloorMs, s?.convergeMs);
   row('detect failed ms (median)', median(h.detectMs), s ? median(s.detectMs) : undefined, 0, ` (${h.detectMs.join(', ')})`, s ? ` (${s.detectMs.join(', ')})` : '');
   row('detect failed ms (max)', Math.max(...h.detectMs), s ? Math.max(...s.detectMs) : undefined);
   row('leave seen ms', h.leaveMs, s?.leaveMs);
@@ -304,25 +340,51 @@ async function main(): Promise<void> {
       settle: { type: 'string', default: '5' },
       'no-anchor': { type: 'boolean', default: false },
       'no-prestarted': { type: 'boolean', default: false },
+      'prestarted-only': { type: 'string' },
+      'prestarted-runs': { type: 'string', default: '5' },
     },
   });
   const ns = positionals.length ? positionals.map(Number) : [10, 30];
   const k = Number(values.trials);
   const rateWindowS = Number(values['rate-window']);
   const prestarted = !values['no-prestarted'];
+  const prestartedRuns = Number(values['prestarted-runs']);
+  if (!Number.isInteger(prestartedRuns) || prestartedRuns < 1 || prestartedRuns > 20) throw new Error('bench: --prestarted-runs must be 1..20');
   const settleS = Number(values.settle);
   if (!(settleS >= 0 && settleS <= 60)) throw new Error('bench: --settle must be 0..60 s');
   if (ns.some((n) => !Number.isInteger(n) || n < k + 3 || n > 100)) throw new Error(`bench: N must be integers in ${k + 3}..100`);
   if (!Number.isInteger(k) || k < 1 || k > 10) throw new Error('bench: --trials must be 1..10');
   if (!(rateWindowS >= 0 && rateWindowS <= 60)) throw new Error('bench: --rate-window must be 0..60 s');
   const cores = cpus().length;
+  if (values['prestarted-only'] !== undefined) {
+    // Development aid: only the pre-started convergence, R times per N, no anchor.
+    const reps = Number(values['prestarted-only']);
+    if (!Number.isInteger(reps) || reps < 1 || reps > 20) throw new Error('bench: --prestarted-only must be 1..20');
+    for (const n of ns) {
+      const ms: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        console.log(`herald N=${n}: ${loadLine(cores)}`);
+        ms.push(await runHeraldPrestarted(n));
+      }
+      console.log(`herald N=${n} converge_prestarted_ms median ${median(ms)} (${ms.join(', ')})`);
+    }
+    return;
+  }
   console.log(`gossip bench ${new Date().toISOString()} N=${ns.join(',')} trials=${k}; herald LAN profile, anchor ${values['no-anchor'] ? 'skipped' : ANCHOR}`);
   const tables: string[] = [];
   for (const n of ns) {
     const loadH = loadLine(cores);
     console.log(`herald N=${n}: start, ${loadH}`);
     const h = await runHerald(n, k, rateWindowS, settleS);
-    if (prestarted) h.convergePrestartedMs = await runHeraldPrestarted(n);
+    if (prestarted) {
+      const runs: number[] = [];
+      for (let r = 0; r < prestartedRuns; r++) runs.push(await runHeraldPrestarted(n));
+      h.convergePrestartedMs = median(runs);
+      h.convergePrestartedRuns = runs;
+    }
+    h.nodeFloorMs = await startFloor(n - 1, ['-e', '0']);
+    h.cliFloorMs = await startFloor(n - 1, [HERALD_BIN, 'version']);
+    console.log(`herald N=${n} floor_node_ms=${h.nodeFloorMs} floor_cli_ms=${h.cliFloorMs}`);
     let s: Measured | undefined;
     let loadS = '';
     if (!values['no-anchor']) {

@@ -12,6 +12,8 @@ export interface QueuedBroadcast {
   readonly size: number;
   transmits: number;
   readonly id: number;
+  /** The eager gossip round that sent this message; undefined until one has. */
+  eagerRound?: number;
 }
 
 export class BroadcastQueue {
@@ -48,16 +50,27 @@ export class BroadcastQueue {
   /**
    * Takes messages whose estimated sizes sum to at most `budget` bytes, counting one
    * transmission each; messages that reach `limit` transmissions leave the queue.
+   *
+   * With `eagerRound` (an eager gossip round's number) it takes only messages that no other
+   * eager round has sent, and counts no transmission: an eager round is an extra first push
+   * of news, on top of the retransmit schedule, never at its expense. (Counting it would let
+   * a member that still knows few peers, early in a join, use up a message's transmissions
+   * before most members have it.)
    */
-  take(budget: number, limit: number): Message[] {
+  take(budget: number, limit: number, eagerRound?: number): Message[] {
     if (this.items.size === 0 || budget <= 0) return [];
     const sorted = [...this.items.values()].sort((a, b) => a.transmits - b.transmits || b.id - a.id);
     const out: Message[] = [];
     let used = 0;
     for (const b of sorted) {
+      if (eagerRound !== undefined && b.eagerRound !== undefined && b.eagerRound !== eagerRound) continue;
       if (used + b.size > budget) continue;
       used += b.size;
       out.push(b.msg);
+      if (eagerRound !== undefined) {
+        b.eagerRound = eagerRound;
+        continue;
+      }
       b.transmits++;
       if (b.transmits >= limit) this.items.delete(b.key);
     }

@@ -12,6 +12,14 @@ export interface SwimConfig {
   indirectChecks: number;
   gossipIntervalMs: number;
   gossipNodes: number;
+  /**
+   * Eager gossip: when a member queues first-hand news (its own state, its own probes' and
+   * timers' verdicts, a join or push-pull received over TCP, a local event or keyring
+   * operation), it runs an extra gossip round at the next tick, but never sooner than this
+   * long after its previous round. That round sends each message once and counts no
+   * transmission; relayed news and the timer's rounds are as in memberlist. 0 turns it off.
+   */
+  gossipEagerMs: number;
   /** Failed/left members still gossiped to for this long (memberlist GossipToTheDeadTime). */
   gossipToTheDeadMs: number;
   retransmitMult: number;
@@ -54,6 +62,7 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<SwimConfig>>> = {
     indirectChecks: 3,
     gossipIntervalMs: 200,
     gossipNodes: 3,
+    gossipEagerMs: 20,
     gossipToTheDeadMs: 30_000,
     retransmitMult: 4,
     suspicionMult: 4,
@@ -75,6 +84,7 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<SwimConfig>>> = {
     indirectChecks: 3,
     gossipIntervalMs: 50,
     gossipNodes: 3,
+    gossipEagerMs: 10,
     gossipToTheDeadMs: 5_000,
     retransmitMult: 4,
     suspicionMult: 4,

@@ -92,6 +92,7 @@ interface Ticks {
   probeInterval: number;
   probeTimeout: number;
   gossip: number;
+  gossipEager: number;
   gossipToTheDead: number;
   pushPull: number;
   reconnect: number;
@@ -133,6 +134,12 @@ export class SwimCore {
   private readonly relays = new Map<number, RelayState>();
   private nextProbeAt: number;
   private nextGossipAt: number;
+  private lastGossipAt = -Infinity;
+  /** Tick of the pending eager gossip round, Infinity when none is due. */
+  private nextEagerAt = Infinity;
+  private eagerRound = 0;
+  /** True while handling a received packet: news queued then is relayed, not first-hand. */
+  private relaying = false;
   private nextPushPullAt: number;
   private nextReconnectAt: number;
   private nextReapAt: number;
@@ -153,6 +160,7 @@ export class SwimCore {
       probeInterval: tk(c.probeIntervalMs),
       probeTimeout: tk(c.probeTimeoutMs),
       gossip: tk(c.gossipIntervalMs),
+      gossipEager: tk(c.gossipEagerMs),
       gossipToTheDead: tk(c.gossipToTheDeadMs),
       pushPull: tk(c.pushPullIntervalMs),
       reconnect: tk(c.reconnectIntervalMs),
@@ -221,7 +229,11 @@ export class SwimCore {
     }
     if (this.now >= this.nextGossipAt) {
       this.nextGossipAt = this.now + Math.max(1, this.t.gossip);
+      this.nextEagerAt = Infinity;
       this.gossip();
+    } else if (this.now >= this.nextEagerAt) {
+      this.nextEagerAt = Infinity;
+      this.gossip(++this.eagerRound);
     }
     if (this.now >= this.nextPushPullAt) {
       this.nextPushPullAt = this.now + pushPullScale(this.t.pushPull, this.table.liveCount());
@@ -237,10 +249,18 @@ export class SwimCore {
     }
   }
 
-  /** A packet received by UDP, or the reply to a `stream` output. */
+  /**
+   * A packet received by UDP, or the reply to a `stream` output. News learnt here is relayed
+   * news: it waits for the gossip timer (see {@link broadcast}).
+   */
   handle(from: Address, packet: Packet): void {
     if (!this.versionOk(packet)) return;
-    for (const m of packet.msgs) this.handleMsg(from, m);
+    this.relaying = true;
+    try {
+      for (const m of packet.msgs) this.handleMsg(from, m);
+    } finally {
+      this.relaying = false;
+    }
   }
 
   /**
@@ -310,7 +330,7 @@ export class SwimCore {
     checkTags(copy);
     this.self.tags = copy;
     this.self.incarnation++;
-    this.queue.push(this.name, this.aliveSelf());
+    this.broadcast(this.name, this.aliveSelf());
   }
 
   /**
@@ -336,7 +356,7 @@ export class SwimCore {
     const ltime = this.eventClock.increment();
     const msg: UserEventMsg = { t: MsgType.UserEvent, ltime, name, payload, coalesce };
     this.dedup.record(ltime, name, payload, this.eventClock.now());
-    this.queue.push(`ev:${ltime}:${name}:${this.seq++}`, msg);
+    this.broadcast(`ev:${ltime}:${name}:${this.seq++}`, msg);
     this.emit({ type: 'user-event', name, payload, ltime, coalesce });
     return ltime;
   }
@@ -346,7 +366,7 @@ export class SwimCore {
     const id = `${this.name}/${this.now}/${this.keyringOpCounter++}/${this.rng.int(1 << 30)}`;
     const msg: KeyringOpMsg = { t: MsgType.KeyringOp, id, op, key, origin: this.name, addr: this.self.addr, port: this.self.port };
     this.rememberKeyringOp(id);
-    this.queue.push(`kr:${id}`, msg);
+    this.broadcast(`kr:${id}`, msg);
     return id;
   }
 
@@ -546,7 +566,7 @@ export class SwimCore {
       case MsgType.KeyringOp:
         if (this.keyringSeen.has(msg.id)) return;
         this.rememberKeyringOp(msg.id);
-        this.queue.push(`kr:${msg.id}`, msg);
+        this.broadcast(`kr:${msg.id}`, msg);
         this.emit({ type: 'keyring-op', op: msg });
         return;
       case MsgType.KeyringAck:
@@ -574,7 +594,7 @@ export class SwimCore {
       };
       this.table.add(fresh);
       this.order.add(fresh.name);
-      this.queue.push(a.node, a);
+      this.broadcast(a.node, a);
       this.emit({ type: 'member-join', member: memberInfo(fresh) });
       return;
     }
@@ -598,7 +618,7 @@ export class SwimCore {
     if (a.inc <= m.incarnation && !moved) return;
     if (a.inc < m.incarnation) return;
     this.suspicions.delete(m.name);
-    this.queue.push(a.node, a);
+    this.broadcast(a.node, a);
     const wasLive = isLive(m.status);
     const changed = moved || !sameTags(m.tags, a.tags);
     m.incarnation = a.inc;
@@ -620,7 +640,7 @@ export class SwimCore {
     }
     const existing = this.suspicions.get(s.node);
     if (existing && m.status === 'suspect') {
-      if (existing.confirm(s.from)) this.queue.push(s.node, s);
+      if (existing.confirm(s.from)) this.broadcast(s.node, s);
       return;
     }
     if (m.status !== 'alive') return;
@@ -628,7 +648,7 @@ export class SwimCore {
       if (!this.leaving) this.refute(s.inc);
       return;
     }
-    this.queue.push(s.node, s);
+    this.broadcast(s.node, s);
     m.incarnation = s.inc;
     this.table.setStatus(m, 'suspect', this.now);
     const n = this.table.liveCount();
@@ -671,11 +691,11 @@ export class SwimCore {
         this.refute(d.inc);
         return;
       }
-      this.queue.push(this.name, d);
+      this.broadcast(this.name, d);
       this.table.setStatus(m, 'left', this.now);
       return;
     }
-    this.queue.push(d.node, d);
+    this.broadcast(d.node, d);
     m.incarnation = d.inc;
     const left = d.from === d.node;
     this.table.setStatus(m, left ? 'left' : 'failed', this.now);
@@ -686,7 +706,7 @@ export class SwimCore {
   private applyLeaveIntent(m: Member, d: DeadMsg): void {
     this.suspicions.delete(m.name);
     const was = m.status;
-    this.queue.push(m.name, d);
+    this.broadcast(m.name, d);
     m.incarnation = Math.max(m.incarnation, d.inc);
     this.table.setStatus(m, 'left', this.now);
     if (was !== 'left') this.emit({ type: 'member-leave', member: memberInfo(m) });
@@ -697,7 +717,7 @@ export class SwimCore {
     this.self.incarnation = Math.max(this.self.incarnation, accusedInc) + 1;
     this.counters.refutations++;
     this.awareness.applyDelta(1);
-    this.queue.push(this.name, this.aliveSelf());
+    this.broadcast(this.name, this.aliveSelf());
   }
 
   /**
@@ -713,7 +733,7 @@ export class SwimCore {
     if (this.leaving) return;
     const a = this.table.get(accuser);
     if (a && a !== this.self && isLive(a.status)) this.sendUdp(formatAddress(a.addr, a.port), [this.aliveSelf()]);
-    this.queue.push(this.name, this.aliveSelf());
+    this.broadcast(this.name, this.aliveSelf());
     this.counters.staleAccusations++;
   }
 
@@ -803,7 +823,26 @@ export class SwimCore {
 
   // ---------------------------------------------------------------- gossip
 
-  private gossip(): void {
+  /**
+   * Queues news for gossip. First-hand news (this member's own state, what its own probes and
+   * timers conclude, a join or push-pull it received, a local event or keyring operation)
+   * also schedules an eager round, with eager gossip on: at the next tick, but at least
+   * `gossipEager` after the previous round. Relayed news (learnt from a received datagram,
+   * other than about this member) waits for the timer, so an eager round costs about
+   * `gossipNodes` datagrams per piece of news cluster-wide, not per member. An eager round
+   * sends each message once and does not count against its retransmit limit, so memberlist's
+   * retransmit schedule is kept as it is (see BroadcastQueue.take).
+   */
+  private broadcast(key: string, msg: Message): void {
+    this.queue.push(key, msg);
+    if (this.t.gossipEager <= 0 || this.nextEagerAt !== Infinity) return;
+    if (this.relaying && key !== this.name) return;
+    this.nextEagerAt = Math.max(this.now + 1, this.lastGossipAt + this.t.gossipEager);
+  }
+
+  /** One gossip round: the timer's, or with `eagerRound` an eager one. */
+  private gossip(eagerRound?: number): void {
+    this.lastGossipAt = this.now;
     if (this.queue.size() === 0) return;
     const targets = this.randomMembers(
       this.config.gossipNodes,
@@ -811,7 +850,7 @@ export class SwimCore {
     );
     const limit = retransmitLimit(this.config.retransmitMult, this.table.liveCount());
     for (const m of targets) {
-      const msgs = this.queue.take(this.packetBytes, limit);
+      const msgs = this.queue.take(this.packetBytes, limit, eagerRound);
       if (msgs.length === 0) return;
       this.outputs.push({ kind: 'udp', to: formatAddress(m.addr, m.port), packet: { v: PROTOCOL_VERSION, msgs } });
     }
@@ -820,7 +859,7 @@ export class SwimCore {
   private handleUserEvent(msg: UserEventMsg): void {
     this.eventClock.witness(msg.ltime);
     if (!this.dedup.record(msg.ltime, msg.name, msg.payload, this.eventClock.now())) return;
-    this.queue.push(`ev:${msg.ltime}:${msg.name}:${this.seq++}`, msg);
+    this.broadcast(`ev:${msg.ltime}:${msg.name}:${this.seq++}`, msg);
     this.emit({ type: 'user-event', name: msg.name, payload: msg.payload, ltime: msg.ltime, coalesce: msg.coalesce });
   }
 

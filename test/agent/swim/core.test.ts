@@ -69,6 +69,33 @@ describe('swim core', () => {
     return core;
   }
 
+  it('pushes first-hand news at the next tick and leaves relayed news to the gossip timer', () => {
+    // A gossip timer too slow to fire during the test: every gossip round seen is eager.
+    const a = new SwimCore({ name: 'a', addr: '203.0.113.1', port: 7946, config: makeConfig('local', { gossipIntervalMs: 60_000 }), rng: new SeededRng(SEED) });
+    const alive = (node: string, last: number) => ({ t: MsgType.Alive, node, inc: 0, addr: `203.0.113.${last}`, port: 7946, tags: {}, vsn: [1, 1, 1] as [number, number, number] });
+    a.handle('203.0.113.2:7946', { v: 1, msgs: [alive('b', 2), alive('c', 3), alive('d', 4)] });
+    a.takeOutputs();
+    /** Gossip-only datagrams (alive messages, no probe to carry them) over the next `ticks` ticks. */
+    const gossipDatagrams = (ticks: number): number => {
+      let n = 0;
+      for (let i = 0; i < ticks; i++) {
+        a.tick();
+        for (const o of a.takeOutputs()) if (o.kind === 'udp' && o.packet.msgs.every((m) => m.t === MsgType.Alive)) n++;
+      }
+      return n;
+    };
+    const eagerTicks = Math.ceil(a.config.gossipEagerMs / a.config.tickMs);
+    expect(eagerTicks, 'the local profile pushes eagerly').to.be.greaterThan(0);
+    // Relayed news (received by UDP, here about new members) is not pushed eagerly.
+    expect(gossipDatagrams(20), `seed ${SEED}: relayed news`).to.equal(0);
+    a.handle('203.0.113.3:7946', { v: 1, msgs: [alive('e', 9)] });
+    expect(gossipDatagrams(20), `seed ${SEED}: relayed news`).to.equal(0);
+    // First-hand news (this member's own new tags) goes to gossipNodes members at once.
+    a.setTags({ role: 'node', dc: 'dc2' });
+    expect(gossipDatagrams(eagerTicks), `seed ${SEED}: own news`).to.equal(a.config.gossipNodes);
+    expect(gossipDatagrams(20), `seed ${SEED}: an eager round sends news once`).to.equal(0);
+  });
+
   // Regression (fault suite, `control-stale-reads`): a member that had been cut off ended
   // suspicions its suspects never heard of, and its verdicts were believed by everyone.
   it('ends a suspicion only after a last call to the suspect (accusation, then ping) has had a probe interval', () => {

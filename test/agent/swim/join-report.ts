@@ -4,7 +4,7 @@
  * every member sees all N alive and until the benchmark's three observers (0, N/2, N−1) do,
  * as median / p90 / max over the seeds, plus datagrams and messages per datagram.
  *
- *   node dist/test/agent/swim/join-report.js [--seeds 20] [--n 10,30] [--codec] [--loss 0.05] [--no-compression]
+ *   node dist/test/agent/swim/join-report.js [--seeds 20] [--n 10,30] [--codec] [--loss 0.05] [--no-compression] [--eager-ms 20]
  */
 import { parseArgs } from 'node:util';
 import type { SwimConfig } from '../../../agent/swim/core/config.js';
@@ -49,9 +49,10 @@ function quantile(xs: number[], q: number): number {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { seeds: { type: 'string', default: '20' }, n: { type: 'string', default: '10,30' }, codec: { type: 'boolean', default: false }, loss: { type: 'string', default: '0' }, 'no-compression': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { seeds: { type: 'string', default: '20' }, n: { type: 'string', default: '10,30' }, codec: { type: 'boolean', default: false }, loss: { type: 'string', default: '0' }, 'no-compression': { type: 'boolean', default: false }, 'eager-ms': { type: 'string' } } });
   const loss = Number(values.loss);
   const config: Partial<SwimConfig> = values['no-compression'] ? { compression: false } : {};
+  if (values['eager-ms'] !== undefined) config.gossipEagerMs = Number(values['eager-ms']);
   const seeds = Number(values.seeds);
   const ns = values.n.split(',').map(Number);
   const tagSets: [string, ((i: number) => Tags) | undefined][] = [['role only', undefined], ['consul tags', consulTags]];

@@ -150,4 +150,23 @@ describe('swim math', () => {
     expect(q.transmits('k9')).to.equal(0);
     expect(q.transmits('k0')).to.equal(undefined);
   });
+
+  it('broadcast queue: an eager round sends each message once, to every target of that round, and counts no transmission', () => {
+    const q = new BroadcastQueue();
+    const sus = (node: string, inc: number) => ({ t: MsgType.Suspect, node, inc, from: 'x' }) as const;
+    q.push('a', sus('a', 1));
+    q.take(10_000, 8); // a timer round: counted
+    q.push('b', sus('b', 1));
+    // Eager round 1, three targets: both messages to each (a was sent by a timer round, not eagerly).
+    for (let target = 0; target < 3; target++) expect(q.take(10_000, 2, 1), `target ${target}`).to.have.length(2);
+    expect([q.transmits('a'), q.transmits('b')]).to.deep.equal([1, 0]);
+    // Eager round 2 has nothing fresh, until news arrives; a newer message under a key is fresh again.
+    expect(q.take(10_000, 2, 2)).to.deep.equal([]);
+    q.push('b', sus('b', 2));
+    expect(q.take(10_000, 2, 2)).to.deep.equal([sus('b', 2)]);
+    // Timer rounds still send everything, up to the retransmit limit.
+    expect(q.take(10_000, 2)).to.deep.equal([sus('b', 2), sus('a', 1)]);
+    expect(q.take(10_000, 2)).to.deep.equal([sus('b', 2)]);
+    expect(q.size()).to.equal(0);
+  });
 });
