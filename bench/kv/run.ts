@@ -6,7 +6,7 @@
  *
  * Environment: HERALD_BENCH_PROF=<dir> writes a CPU profile per server; HERALD_BENCH_QUICK=1
  * runs only the 32-connection herald measurement and the anchor; HERALD_BENCH_NO_ANCHOR=1
- * skips the anchor; HERALD_BENCH_WARMUP=<s> runs an unmeasured 32-connection load of that many
+ * skips the anchor; HERALD_BENCH_CONNS=<n> changes the headline run's connections (experiments); HERALD_BENCH_WARMUP=<s> runs an unmeasured 32-connection load of that many
  * seconds before the herald measurements (default none: the anchor is measured cold too); HERALD_BENCH_BIN=<file> starts that bundle instead of dist/herald.mjs; HERALD_TRACE_KV=<file> (passed on to the servers) makes each server write
  * its write-path trace summary to <file>.<pid>.json after the 32-connection run.
  *
@@ -184,7 +184,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
     }
     const cpu0 = servers.map((s) => cpuMs(s.proc.pid));
-    const w32 = await wrk(base, put, 32, seconds);
+    const w32 = await wrk(base, put, Number(process.env['HERALD_BENCH_CONNS'] ?? 32), seconds);
     const cpu = servers.map((s, i) => cpuMs(s.proc.pid) - cpu0[i]!);
     const writes = w32.rps * seconds;
     // CPU per 1000 writes of each server (leader first): a figure much less sensitive to the
