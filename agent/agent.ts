@@ -7,7 +7,8 @@ import type { RuntimeConfig } from './config/config.js';
 import { SystemClock, type Clock, type TimerHandle } from './runtime/clock.js';
 import { randomRng, type Rng } from './runtime/rng.js';
 import type { Logger } from './runtime/logger.js';
-import { createHttpApp } from './http/app.js';
+import { createHttpApp, type HttpDeps } from './http/app.js';
+import { httpRequestListener } from './http/listener.js';
 import { Gossip } from './swim/gossip.js';
 import { loadKeyring, saveKeyring } from './swim/keyring-file.js';
 import { loadPeers, savePeers } from './swim/peers-file.js';
@@ -37,6 +38,7 @@ import { DnsServer, type DnsServerOptions } from '../dns/server.js';
 import { storeReader } from '../dns/catalog-reader.js';
 import { DNS_QUERY, DnsQueryRouter, type DnsQueryArgs, type DnsStaleness } from './rpc/dns.js';
 import { TcpTransport } from '../catalog/raft/transport.js';
+import { writeTracer } from '../catalog/raft/trace.js';
 import { MemoryStorage } from '../catalog/raft/memory-storage.js';
 import { FileStorage } from '../catalog/raft/wal/index.js';
 import type { Message } from '../catalog/raft/core/messages.js';
@@ -382,7 +384,7 @@ export class Agent {
 
   private async startHttp(): Promise<void> {
     const c = this.config;
-    const app = createHttpApp({
+    const deps: HttpDeps = {
       config: c,
       nodeId: this.nodeId,
       version: VERSION,
@@ -402,8 +404,15 @@ export class Agent {
       events: this.events,
       clock: this.clock,
       lifecycle: { leave: () => this.leaveAndStop() },
-    });
-    const handler = app.callback();
+    };
+    const callback = httpRequestListener(createHttpApp(deps), deps);
+    const handler: typeof callback = !writeTracer.enabled
+      ? callback
+      : (req, res) => {
+          const t = writeTracer.httpRequest(req, req.socket);
+          res.once('finish', () => writeTracer.httpFinished(t, req.socket));
+          return callback(req, res);
+        };
     for (const addr of c.clientAddrs) {
       const server = createServer(handler);
       server.keepAliveTimeout = 30_000;

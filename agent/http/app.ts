@@ -88,25 +88,11 @@ export function createHttpApp(deps: HttpDeps): Koa {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new NotFoundError();
     } catch (caught) {
-      let err = caught;
-      if (err instanceof CatalogError) err = catalogHttpError(err);
-      if (err instanceof HttpError) {
-        ctx.status = err.status;
-        for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
-        ctx.type = 'text/plain; charset=utf-8';
-        ctx.body = err.message;
-      } else if (err instanceof RpcError) {
-        // Consul answers 500 with the server's message, e.g. "No cluster leader".
-        if (err.code === 'Internal') log.error({ err, method: ctx.method, url: ctx.url }, 'request failed on a server');
-        ctx.status = err.code === 'NotFound' ? 404 : err.code === 'BadRequest' ? 400 : 500;
-        ctx.type = 'text/plain; charset=utf-8';
-        ctx.body = err.message;
-      } else {
-        log.error({ err, method: ctx.method, url: ctx.url }, 'request failed');
-        ctx.status = 500;
-        ctx.type = 'text/plain; charset=utf-8';
-        ctx.body = err instanceof Error ? err.message : String(err);
-      }
+      const a = errorAnswer(caught, log, ctx.method, ctx.url);
+      ctx.status = a.status;
+      for (const [k, v] of Object.entries(a.headers)) ctx.set(k, v);
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = a.body;
     }
   });
 
@@ -188,6 +174,31 @@ export function sendJsonNow(ctx: Koa.Context, value: unknown): void {
   res.setHeader('Content-Type', JSON_CONTENT_TYPE);
   res.setHeader('Content-Length', body.length);
   res.end(body);
+}
+
+/** A failed request's answer: status, extra headers and a plain-text body. */
+export interface ErrorAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Maps an error thrown by a route onto its answer, like Consul: typed HTTP errors keep their
+ * status, catalog and RPC errors map onto Consul's codes, anything else is a 500 with its
+ * message (and is logged). The body is sent as `text/plain; charset=utf-8`.
+ */
+export function errorAnswer(caught: unknown, log: Logger, method: string, url: string): ErrorAnswer {
+  let err = caught;
+  if (err instanceof CatalogError) err = catalogHttpError(err);
+  if (err instanceof HttpError) return { status: err.status, headers: err.headers, body: err.message };
+  if (err instanceof RpcError) {
+    // Consul answers 500 with the server's message, e.g. "No cluster leader".
+    if (err.code === 'Internal') log.error({ err, method, url }, 'request failed on a server');
+    return { status: err.code === 'NotFound' ? 404 : err.code === 'BadRequest' ? 400 : 500, headers: {}, body: err.message };
+  }
+  log.error({ err, method, url }, 'request failed');
+  return { status: 500, headers: {}, body: err instanceof Error ? err.message : String(err) };
 }
 
 /** Maps the catalog service's errors onto Consul's status codes. */

@@ -103,13 +103,19 @@ export function httpMetrics(t: Telemetry, now: () => number = Date.now): (ctx: C
       await next();
     } finally {
       const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute;
-      const path = typeof route === 'string' ? route : '_unknown';
-      const dotted = path.replace(/^\//, '').replace(/:[^/]+/g, '_').replace(/\//g, '.');
-      const ms = now() - t0;
-      t.sample(`consul.http.${ctx.method}.${dotted}`, ms);
-      t.sample('consul.api.http', ms, { method: ctx.method, path, code: String(ctx.status) });
+      recordHttpRequest(t, ctx.method, typeof route === 'string' ? route : '_unknown', ctx.status, now() - t0);
     }
   };
+}
+
+/**
+ * Samples one answered HTTP request: `consul.http.<METHOD>.<route, dotted>` and
+ * `consul.api.http` {method, path, code}. `route` is the router's pattern (`_unknown` when none matched).
+ */
+export function recordHttpRequest(t: Telemetry, method: string, route: string, status: number, ms: number): void {
+  const dotted = route.replace(/^\//, '').replace(/:[^/]+/g, '_').replace(/\//g, '.');
+  t.sample(`consul.http.${method}.${dotted}`, ms);
+  t.sample('consul.api.http', ms, { method, path: route, code: String(status) });
 }
 
 /**

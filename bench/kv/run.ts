@@ -4,6 +4,12 @@
  *
  *   node dist/bench/kv/run.js [seconds]      (default 10 s per measurement)
  *
+ * Environment: HERALD_BENCH_PROF=<dir> writes a CPU profile per server; HERALD_BENCH_QUICK=1
+ * runs only the 32-connection herald measurement and the anchor; HERALD_BENCH_NO_ANCHOR=1
+ * skips the anchor; HERALD_BENCH_CONNS=<n> changes the headline run's connections (experiments); HERALD_BENCH_WARMUP=<s> runs an unmeasured 32-connection load of that many
+ * seconds before the herald measurements (default none: the anchor is measured cold too); HERALD_BENCH_BIN=<file> starts that bundle instead of dist/herald.mjs; HERALD_TRACE_KV=<file> (passed on to the servers) makes each server write
+ * its write-path trace summary to <file>.<pid>.json after the 32-connection run.
+ *
  * Measurements (wrk, --latency, 2 threads):
  * - herald PUT /v1/kv/bench/key with 32 connections (the headline), then
  *   `bash <repo>/../shared/anchors/etcd-writes.sh 32 <seconds>` right after it;
@@ -14,7 +20,7 @@
  */
 import { HERALD_BIN } from '../lib/agents.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,7 +28,8 @@ import { fileURLToPath } from 'node:url';
 
 /** Repository root, from dist/bench/kv/. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MAIN = HERALD_BIN;
+/** HERALD_BENCH_BIN=<file> runs another build of the bundle (for before/after comparisons). */
+const MAIN = process.env['HERALD_BENCH_BIN'] ?? HERALD_BIN;
 
 function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -95,7 +102,8 @@ async function startServer(dir: string, name: string, join_: number | undefined)
 async function startServerOnce(dir: string, name: string, join_: number | undefined): Promise<Server> {
   const [http, serf, server] = [await freePort(), await freePort(), await freePort()];
   const cfg = join(dir, `${name}.json`);
-  writeFileSync(cfg, JSON.stringify({ gossip_lan: { profile: 'local' } }));
+  const snapThreshold = process.env['HERALD_BENCH_SNAPSHOT_THRESHOLD'];
+  writeFileSync(cfg, JSON.stringify({ gossip_lan: { profile: 'local' }, ...(snapThreshold ? { raft_snapshot_threshold: Number(snapThreshold) } : {}) }));
   const args = [
     MAIN, 'agent', '-server', '-bootstrap-expect=3', `-node=${name}`, `-data-dir=${join(dir, name)}`, '-bind=127.0.0.1', '-client=127.0.0.1',
     `-http-port=${http}`, `-serf-lan-port=${serf}`, `-server-port=${server}`, '-dns-port=-1', `-config-file=${cfg}`, '-log-level=warn',
@@ -104,8 +112,22 @@ async function startServerOnce(dir: string, name: string, join_: number | undefi
   // HERALD_BENCH_PROF=<dir>: write a V8 CPU profile per server (on exit) for finding hot spots.
   const prof = process.env['HERALD_BENCH_PROF'];
   const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const proc = spawn(process.execPath, [...node, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // HERALD_BENCH_NODE_ARGS="--flag ...": extra Node/V8 flags for the servers (experiments).
+  const extra = (process.env['HERALD_BENCH_NODE_ARGS'] ?? '').split(' ').filter((x) => x !== '');
+  const proc = spawn(process.execPath, [...node, ...extra, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   return { name, proc, http, serf };
+}
+
+/** User + system CPU time of a process so far, in ms (Linux /proc; NaN elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    if (process.env['HERALD_BENCH_SYS'] === '1') return (Number(parts[12]) * 1000) / 100;
+    return ((Number(parts[11]) + Number(parts[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 async function waitFor<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
@@ -151,17 +173,46 @@ async function main(): Promise<void> {
     writeFileSync(get, 'wrk.method = "GET"\nwrk.path = "/v1/kv/bench/key?consistent"\n');
     console.log(JSON.stringify({ setup: '3 herald servers, Raft WAL on disk (fdatasync per batch)', leader: leader.name, leaderRaft: leaderAddr }));
 
-    const w32 = await wrk(base, put, 32, seconds);
-    console.log(JSON.stringify({ measurement: 'herald PUT /v1/kv, 32 connections', ...w32 }));
-    const anchorScript = resolve(ROOT, '..', 'shared', 'anchors', 'etcd-writes.sh');
-    const etcd = parseWrk(await run('bash', [anchorScript, '32', String(seconds)], (seconds + 180) * 1000));
-    console.log(JSON.stringify({ measurement: 'etcd POST /v3/kv/put, 32 connections (anchor)', ...etcd }));
-    const w1 = await wrk(base, put, 1, seconds);
-    console.log(JSON.stringify({ measurement: 'herald PUT /v1/kv, 1 connection', ...w1 }));
-    const w128 = await wrk(base, put, 128, seconds);
-    console.log(JSON.stringify({ measurement: 'herald PUT /v1/kv, 128 connections', ...w128 }));
-    const r32 = await wrk(base, get, 32, seconds);
-    console.log(JSON.stringify({ measurement: 'herald GET /v1/kv?consistent, 32 connections', ...r32 }));
+    // HERALD_BENCH_WARMUP=<s>: an unmeasured 32-connection run first, so the measured one sees
+    // JIT-compiled code (not the default: the etcd anchor is measured cold, like herald).
+    const warmup = Number(process.env['HERALD_BENCH_WARMUP'] ?? 0);
+    if (warmup > 0) console.log(JSON.stringify({ warmup: `${warmup} s, not measured`, ...(await wrk(base, put, 32, warmup)) }));
+    const trace = process.env['HERALD_TRACE_KV'];
+    if (trace) {
+      // Drop what the start-up and the warm-up recorded.
+      for (const s of servers) s.proc.kill('SIGUSR2');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const cpu0 = servers.map((s) => cpuMs(s.proc.pid));
+    const w32 = await wrk(base, put, Number(process.env['HERALD_BENCH_CONNS'] ?? 32), seconds);
+    const cpu = servers.map((s, i) => cpuMs(s.proc.pid) - cpu0[i]!);
+    const writes = w32.rps * seconds;
+    // CPU per 1000 writes of each server (leader first): a figure much less sensitive to the
+    // machine's other load than latency is.
+    const cpuPer1k = [leader, ...servers.filter((s) => s !== leader)].map((s) => Math.round((cpu[servers.indexOf(s)]! / writes) * 1000 * 10) / 10);
+    console.log(JSON.stringify({ measurement: 'herald PUT /v1/kv, 32 connections', ...w32, cpuMsPer1kWrites: cpuPer1k }));
+    if (trace) {
+      for (const s of servers) s.proc.kill('SIGUSR2');
+      await new Promise((r) => setTimeout(r, 3000));
+      console.log(JSON.stringify({ trace: `${trace}.<pid>.json`, pids: servers.map((s) => ({ name: s.name, pid: s.proc.pid })) }));
+    }
+    const quick = process.env['HERALD_BENCH_QUICK'] === '1';
+    const none: WrkResult = { rps: 0, p50Ms: null, p99Ms: null, non2xx: 0 };
+    let etcd = none;
+    if (process.env['HERALD_BENCH_NO_ANCHOR'] !== '1') {
+      const anchorScript = resolve(ROOT, '..', 'shared', 'anchors', 'etcd-writes.sh');
+      etcd = parseWrk(await run('bash', [anchorScript, '32', String(seconds)], (seconds + 180) * 1000));
+      console.log(JSON.stringify({ measurement: 'etcd POST /v3/kv/put, 32 connections (anchor)', ...etcd }));
+    }
+    let [w1, w128, r32] = [none, none, none];
+    if (!quick) {
+      w1 = await wrk(base, put, 1, seconds);
+      console.log(JSON.stringify({ measurement: 'herald PUT /v1/kv, 1 connection', ...w1 }));
+      w128 = await wrk(base, put, 128, seconds);
+      console.log(JSON.stringify({ measurement: 'herald PUT /v1/kv, 128 connections', ...w128 }));
+      r32 = await wrk(base, get, 32, seconds);
+      console.log(JSON.stringify({ measurement: 'herald GET /v1/kv?consistent, 32 connections', ...r32 }));
+    }
 
     const ratio = etcd.rps > 0 ? w32.rps / etcd.rps : 0;
     const f = (v: number | null): string => (v === null ? '?' : `${v.toFixed(2)} ms`);

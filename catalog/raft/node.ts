@@ -16,6 +16,7 @@ import type { Message } from './core/messages.js';
 import { bootstrapHardState, bootstrapSnapshot } from './core/bootstrap.js';
 import { decodeConfChange } from './core/confchange.js';
 import { NotLeaderError, ProposalDroppedError, RaftError } from './core/errors.js';
+import { writeTracer, type ReadyTrace } from './trace.js';
 
 /**
  * The replicated state machine. `apply` is called once per committed Normal entry, in
@@ -249,10 +250,13 @@ export class RaftNode extends EventEmitter {
    * ProposalDroppedError if the entry is overwritten or leadership is being transferred.
    */
   propose(data: Uint8Array): Promise<ProposeResult> {
+    const trace = writeTracer.enabled ? writeTracer.current : undefined;
+    if (trace) (trace.propose = writeTracer.now()), (writeTracer.current = undefined);
     return this.request((core, resolve, reject) => {
       if (core.role !== 'leader') throw new NotLeaderError(core.leader);
       const r = core.propose(data);
       if (!r) throw new NotLeaderError(core.leader);
+      if (trace) writeTracer.stepped(trace, r.index);
       this.proposals.set(r.index, { term: r.term, deadline: this.ticks + this.proposalTimeoutTicks, resolve, reject });
     });
   }
@@ -314,6 +318,7 @@ export class RaftNode extends EventEmitter {
 
   private onMessage(m: Message): void {
     if (m.to !== this.id) return;
+    if (writeTracer.enabled && m.type === 'MsgAppResp' && !m.reject) writeTracer.acked(m.index);
     this.enqueue(() => {
       const core = this.core as RaftCore;
       core.step(m);
@@ -380,8 +385,10 @@ export class RaftNode extends EventEmitter {
           continue;
         }
         const rd = core.ready();
-        await this.handleReady(rd);
+        const rt = writeTracer.enabled ? writeTracer.readyTaken(rd.entries[0]?.index ?? 1, rd.entries[rd.entries.length - 1]?.index ?? 0, rd.committedEntries.length) : undefined;
+        await this.handleReady(rd, rt);
         core.advance(rd);
+        if (rt) writeTracer.readyDone(rt);
         this.notifyChange();
         await this.maybeSnapshot(core);
       }
@@ -392,7 +399,7 @@ export class RaftNode extends EventEmitter {
     }
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
+  private async handleReady(rd: Ready, rt?: ReadyTrace): Promise<void> {
     // Committed entries this server persisted in an earlier Ready (and that this Ready does
     // not rewrite) are applied before the new batch's fsync: a client's answer then waits for
     // its own batch's durability only, not also for the next batch's.
@@ -410,6 +417,7 @@ export class RaftNode extends EventEmitter {
     // the write is done, not after the applies running beside it: the leader's commit waits
     // on these acknowledgements.
     const persisting = this.persist(rd).then(() => {
+      if (rt) writeTracer.persisted(rt, rd.entries[0]?.index ?? 1, rd.entries[rd.entries.length - 1]?.index ?? 0);
       for (const m of rd.messages) this.transport.send(m);
     });
     let persisted = false;
@@ -508,6 +516,7 @@ export class RaftNode extends EventEmitter {
       if (e.type === EntryType.Normal) result = await this.sm.apply(e);
       else if (e.type === EntryType.ConfChange) this.onConfChange(e);
       this.applied = e.index;
+      if (writeTracer.enabled) writeTracer.applied(e.index);
       const p = this.proposals.get(e.index);
       if (p) {
         this.proposals.delete(e.index);
@@ -526,6 +535,15 @@ export class RaftNode extends EventEmitter {
 
   private async maybeSnapshot(core: RaftCore): Promise<void> {
     if (this.applied - this.lastSnapshotIndex < this.snapshotThreshold) return;
+    const t0 = writeTracer.enabled ? writeTracer.now() : 0;
+    try {
+      await this.takeSnapshot(core);
+    } finally {
+      if (writeTracer.enabled) writeTracer.snapshotTaken(writeTracer.now() - t0);
+    }
+  }
+
+  private async takeSnapshot(core: RaftCore): Promise<void> {
     const data = await this.sm.snapshot();
     const snap = core.snapshotTaken(data, this.trailingLogs);
     await this.storage.saveSnapshot(snap);

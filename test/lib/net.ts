@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import type Koa from 'koa';
 
@@ -16,7 +16,12 @@ export async function freePort(): Promise<number> {
 
 /** Serves a koa app's callback on an ephemeral 127.0.0.1 port; returns its base URL and a closer. */
 export async function serveApp(app: Koa): Promise<{ url: string; close: () => Promise<void> }> {
-  const server: Server = createServer(app.callback());
+  return serveListener(app.callback());
+}
+
+/** Serves a request listener on an ephemeral 127.0.0.1 port; returns its base URL and a closer. */
+export async function serveListener(listener: RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer(listener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {

@@ -18,7 +18,11 @@ import { queryParam } from '../query.js';
 import { readWithMeta } from '../read.js';
 import { dirEntryJson } from '../kv-views.js';
 import { catalogOf } from './deps.js';
+import { writeTracer } from '../../../catalog/raft/trace.js';
 import { CommandType, parseFlags, type Command, type KVSRequest } from '../../../catalog/state/index.js';
+
+/** The router pattern of the KV endpoints (also the `path` label of their HTTP metrics). */
+export const KV_ROUTE = '/v1/kv{/*key}';
 
 /** Consul's maximum KV value size (512 KiB). */
 export const MAX_KV_SIZE = 512 * 1024;
@@ -54,7 +58,7 @@ export async function readValue(ctx: Context): Promise<Buffer> {
 }
 
 export const kvRoutes: RouteModule = (router, deps) => {
-  const path = '/v1/kv{/*key}';
+  const path = KV_ROUTE;
 
   router.get(path, async (ctx) => {
     const key = keyOf(ctx);
@@ -119,7 +123,11 @@ export const kvRoutes: RouteModule = (router, deps) => {
     }
     const req: KVSRequest = { Op: op, DirEnt: dirEnt };
     if (op === 'lock') req.Now = now(deps);
-    sendJson(ctx, await commitValue(deps, { type: CommandType.KVS, req }));
+    const trace = writeTracer.enabled ? writeTracer.requests.get(ctx.req) : undefined;
+    if (trace) (trace.body = writeTracer.now()), (writeTracer.current = trace);
+    const result = await commitValue(deps, { type: CommandType.KVS, req });
+    if (trace) trace.respond = writeTracer.now();
+    sendJson(ctx, result);
   });
 
   router.delete(path, async (ctx) => {

@@ -6,8 +6,11 @@
  *
  * Invariants:
  * - Every method resolves only after its effect is fsynced. `save()` issues exactly one
- *   write and one fdatasync for its batch (plus the creation of a new segment, itself
- *   fsynced, when the current one is full).
+ *   durable write for its batch (plus the creation of a new segment, itself fsynced, when
+ *   the current one is full): the tail segment is opened with `O_DSYNC`, so a write returns
+ *   only once its data (and the file size) is on disk — the guarantee of write + fdatasync
+ *   in one system call and one trip through libuv's thread pool instead of two. Where the
+ *   platform has no `O_DSYNC`, the write is followed by an fdatasync.
  * - Segments are numbered consecutively; each starts with a header naming the index the
  *   log would take next, followed by a record of the hard state at that moment, so the
  *   latest hard state always survives head truncation.
@@ -21,6 +24,7 @@
  * once, as the {@link RaftStorage} contract requires; {@link FileStorage.entries} reads
  * ranges back from disk.
  */
+import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -53,6 +57,10 @@ import { SnapshotStore } from './snapshot-file.js';
 export const DEFAULT_SEGMENT_SIZE = 64 * 1024 * 1024;
 const MIN_SEGMENT_SIZE = 1024;
 const SEGMENT_NAME_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
+/** `O_DSYNC` where the platform has it (Linux, macOS), else undefined (then: write + fdatasync). */
+const O_DSYNC: number | undefined = fsConstants.O_DSYNC;
+/** How the tail segment is opened for appends: read-write, and synchronous data writes where supported. */
+const TAIL_FLAGS = fsConstants.O_RDWR | (O_DSYNC ?? 0);
 
 export function segmentFileName(seq: number, firstIndex: number): string {
   return `${seq.toString(16).padStart(16, '0')}-${firstIndex.toString(16).padStart(16, '0')}.wal`;
@@ -304,7 +312,7 @@ export class FileStorage implements RaftStorage {
         const n = names[i] as { name: string; seq: number; firstIndex: number };
         await this.scanSegment(join(this.walDir, n.name), n.seq, n.firstIndex, i === names.length - 1);
       }
-      this.tail = await open((this.segments[this.segments.length - 1] as Segment).path, 'r+');
+      this.tail = await open((this.segments[this.segments.length - 1] as Segment).path, TAIL_FLAGS);
     }
     await this.chooseSnapshot();
     if (this.snap) await this.reconcileWithSnapshot(this.snap);
@@ -445,7 +453,7 @@ export class FileStorage implements RaftStorage {
     this.logger.debug({ upTo: limit, removedSegments: n, first: this.first }, 'raft: wal: compacted');
   }
 
-  /** Appends `buf` to the tail segment (rolling over first when full) with one write + fdatasync. */
+  /** Appends `buf` to the tail segment (rolling over first when full) with one durable (`O_DSYNC`) write, or write + fdatasync. */
   private async append(buf: Buffer): Promise<{ seg: Segment; offset: number }> {
     return this.io(async () => {
       if ((this.segments[this.segments.length - 1] as Segment).size >= this.segmentSize) await this.rollover();
@@ -456,7 +464,7 @@ export class FileStorage implements RaftStorage {
         const { bytesWritten } = await fh.write(buf, done, buf.length - done, seg.size + done);
         done += bytesWritten;
       }
-      await fh.datasync();
+      if (O_DSYNC === undefined) await fh.datasync();
       const offset = seg.size;
       seg.size += buf.length;
       this.fsyncs++;
@@ -479,7 +487,7 @@ export class FileStorage implements RaftStorage {
     const hs = new RecordBatch().hardState(this.hs).toBuffer();
     await writeFileDurable(path, this.walDir, [header, hs]);
     this.segments.push({ seq, firstIndex, path, size: header.length + hs.length, maxIndex: 0 });
-    this.tail = await open(path, 'r+');
+    this.tail = await open(path, TAIL_FLAGS);
     this.logger.debug({ file: path }, 'raft: wal: new segment');
   }
 

@@ -277,6 +277,42 @@ describe('raft TcpTransport', () => {
     expect(t.stats().rejectedMalformed).to.equal(1);
   });
 
+  it('paces acks: one at once, then at most one per ackIntervalMs while data flows, and the last data is still acked (injected clock)', async () => {
+    const clock = new ManualClock(0);
+    const t = await TcpTransport.listen<TestMsg>({ nodeId: 'a', clock, ackIntervalMs: 50 });
+    open.push(t);
+    const got: TestMsg[] = [];
+    t.onMessage((m) => got.push(m));
+    const { host, port } = parseAddress(t.address);
+    const s: Socket = connect({ host, port, noDelay: true });
+    let acks = 0;
+    s.on('data', (b: Buffer) => (acks += b.length));
+    s.on('error', () => undefined);
+    try {
+      await new Promise<void>((r) => s.once('connect', () => r()));
+      s.write(encodeFrame(FrameKind.Hello, { nodeId: 'b' }));
+      // Ten chunks, each read on its own (each waits until the previous one was delivered).
+      for (let seq = 0; seq < 10; seq++) {
+        s.write(encodeFrame(FrameKind.Message, { from: 'b', to: 'a', term: 1, seq }));
+        await until(() => got.length === seq + 1, 5000, `message ${seq}`);
+      }
+      await until(() => acks >= 1, 5000, 'the first ack');
+      await new Promise((r) => setTimeout(r, 30));
+      expect(acks, 'acks before the interval ends').to.equal(1);
+      clock.advance(50);
+      await until(() => acks >= 2, 5000, 'the owed ack');
+      clock.advance(50);
+      await new Promise((r) => setTimeout(r, 30));
+      expect(acks, 'nothing more is owed').to.equal(2);
+      // After a quiet interval, new data is acked at once again.
+      s.write(encodeFrame(FrameKind.Message, { from: 'b', to: 'a', term: 1, seq: 10 }));
+      await until(() => acks >= 3, 5000, 'an immediate ack after a quiet interval');
+      expect(got.map((m) => m.seq)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    } finally {
+      s.destroy();
+    }
+  });
+
   it('drops an outgoing message larger than maxFrameSize instead of sending it', async () => {
     const a = await make('a', undefined, { maxFrameSize: 1024 });
     const b = await make('b');
