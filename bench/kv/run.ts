@@ -1,6 +1,6 @@
 /**
  * KV write benchmark: a 3-server Herald cluster of real processes (Raft WAL on disk, one
- * fdatasync per batch) against the etcd anchor, measured in the same run with the same wrk load.
+ * one durable O_DSYNC write per batch) against the etcd anchor, measured in the same run with the same wrk load.
  *
  *   node dist/bench/kv/run.js [seconds]      (default 10 s per measurement)
  *
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     writeFileSync(put, 'wrk.method = "PUT"\nwrk.path = "/v1/kv/bench/key"\nwrk.body = "value-1234567890"\n');
     const get = join(dir, 'get.lua');
     writeFileSync(get, 'wrk.method = "GET"\nwrk.path = "/v1/kv/bench/key?consistent"\n');
-    console.log(JSON.stringify({ setup: '3 herald servers, Raft WAL on disk (fdatasync per batch)', leader: leader.name, leaderRaft: leaderAddr }));
+    console.log(JSON.stringify({ setup: '3 herald servers, Raft WAL on disk (one O_DSYNC write per batch)', leader: leader.name, leaderRaft: leaderAddr }));
 
     // HERALD_BENCH_WARMUP=<s>: an unmeasured 32-connection run first, so the measured one sees
     // JIT-compiled code (not the default: the etcd anchor is measured cold, like herald).
