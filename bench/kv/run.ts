@@ -1,6 +1,6 @@
 /**
  * KV write benchmark: a 3-server Herald cluster of real processes (Raft WAL on disk, one
- * one durable O_DSYNC write per batch) against the etcd anchor, measured in the same run with the same wrk load.
+ * durable O_DSYNC write per batch) against the etcd anchor, measured in the same run with the same wrk load.
  *
  *   node dist/bench/kv/run.js [seconds]      (default 10 s per measurement)
  *
