@@ -77,4 +77,23 @@ describe('herald launcher (dist/herald.mjs): V8 code cache', function () {
     const again = version(dir);
     expect(again.err).to.match(/code cache used/);
   });
+
+  it('the build step trains the cache on a real server and client, and keeps the old cache when training fails', () => {
+    const cache = join(dir, 'herald.cjs.cache');
+    const before = readFileSync(cache);
+    const train = (bin: string) =>
+      spawnSync(process.execPath, ['dist/agent/cli/code-cache-train.js', bin], { encoding: 'utf8', timeout: 45_000 });
+    // A launcher that cannot start: the step says so, exits 0, and the cache is untouched.
+    writeFileSync(join(dir, 'broken.mjs'), 'process.exit(3);\n');
+    const failed = train(join(dir, 'broken.mjs'));
+    expect(failed.status, failed.stderr).to.equal(0);
+    expect(failed.stderr).to.contain('code cache training skipped');
+    expect(readFileSync(cache).equals(before)).to.equal(true);
+    // The real launcher: a new cache is written, and it is used.
+    rmSync(cache);
+    const ok = train(join(dir, 'herald.mjs'));
+    expect(ok.status, ok.stderr).to.equal(0);
+    expect(ok.stderr).to.not.contain('skipped');
+    expect(version(dir).err).to.match(/code cache used/);
+  });
 });
