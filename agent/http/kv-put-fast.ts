@@ -12,11 +12,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpDeps } from './app.js';
 import { errorAnswer, JSON_CONTENT_TYPE } from './app.js';
-import { HttpError } from './errors.js';
-import { KV_ROUTE, MAX_KV_SIZE } from './routes/kv.js';
+import { commitKvWrite, KV_ROUTE, MAX_KV_SIZE } from './routes/kv.js';
 import { recordHttpRequest } from '../telemetry/sources.js';
-import { CommandType } from '../../catalog/state/index.js';
-import { writeTracer } from '../../catalog/raft/trace.js';
 
 const PREFIX = '/v1/kv/';
 const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
@@ -35,8 +32,7 @@ function decodeParam(text: string): string {
 
 /** The fast path for plain KV sets; undefined when the app has no catalog (its route answers 500). */
 export function kvPutFastPath(deps: HttpDeps): FastPath | undefined {
-  const catalog = deps.catalog;
-  if (catalog === undefined) return undefined;
+  if (deps.catalog === undefined) return undefined;
   const log = deps.logger.child({ component: 'http' });
   const telemetry = deps.telemetry;
   return (req, res) => {
@@ -64,21 +60,8 @@ export function kvPutFastPath(deps: HttpDeps): FastPath | undefined {
     req.on('error', () => undefined);
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const trace = writeTracer.enabled ? writeTracer.requests.get(req) : undefined;
-      if (trace) (trace.body = writeTracer.now()), (writeTracer.current = trace);
-      let written;
-      try {
-        written = catalog.write({ type: CommandType.KVS, req: { Op: 'set', DirEnt: { Key: key, Flags: 0, Value: Buffer.concat(chunks) } } });
-      } catch (e) {
-        fail(e);
-        return;
-      }
-      written.then(
-        (r) => {
-          if (trace) trace.respond = writeTracer.now();
-          if (r.ok) send(200, JSON_CONTENT_TYPE, JSON.stringify(r.value));
-          else fail(new HttpError(500, r.error));
-        },
+      commitKvWrite(deps, { Op: 'set', DirEnt: { Key: key, Flags: 0, Value: Buffer.concat(chunks) } }, req).then(
+        (value) => send(200, JSON_CONTENT_TYPE, JSON.stringify(value)),
         fail,
       );
     });

@@ -18,10 +18,9 @@
  * Requests go to the leader's HTTP port (a follower would forward over RPC).
  * Prints one JSON line per measurement and a summary with herald/etcd writes/s (target ≥ 1.0).
  */
-import { HERALD_BIN } from '../lib/agents.js';
+import { freePort, HERALD_BIN } from '../lib/agents.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,17 +29,6 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** HERALD_BENCH_BIN=<file> runs another build of the bundle (for before/after comparisons). */
 const MAIN = process.env['HERALD_BENCH_BIN'] ?? HERALD_BIN;
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((res, rej) => {

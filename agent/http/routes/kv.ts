@@ -9,6 +9,7 @@
  *   (0 = create only), `?acquire=<session>`, `?release=<session>`; answers true/false.
  * - DELETE: `?recurse` deletes the tree, `?cas` only at that index; answers true/false.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
 import type { RouteModule, HttpDeps } from '../app.js';
 import { sendJson } from '../app.js';
@@ -43,6 +44,18 @@ export async function commitValue(deps: HttpDeps, cmd: Command): Promise<unknown
   const r = await catalogOf(deps).write(cmd);
   if (!r.ok) throw new HttpError(500, r.error);
   return r.value;
+}
+
+/**
+ * {@link commitValue} for the KV write of the HTTP request `httpReq`, timed by the write-path
+ * tracer when it is on (HERALD_TRACE_KV): the koa route and the direct path both use it.
+ */
+export async function commitKvWrite(deps: HttpDeps, req: KVSRequest, httpReq: IncomingMessage): Promise<unknown> {
+  const trace = writeTracer.enabled ? writeTracer.requests.get(httpReq) : undefined;
+  if (trace) (trace.body = writeTracer.now()), (writeTracer.current = trace);
+  const result = await commitValue(deps, { type: CommandType.KVS, req });
+  if (trace) trace.respond = writeTracer.now();
+  return result;
 }
 
 export const now = (deps: HttpDeps): number => (deps.clock ? deps.clock.now() : Date.now());
@@ -123,11 +136,7 @@ export const kvRoutes: RouteModule = (router, deps) => {
     }
     const req: KVSRequest = { Op: op, DirEnt: dirEnt };
     if (op === 'lock') req.Now = now(deps);
-    const trace = writeTracer.enabled ? writeTracer.requests.get(ctx.req) : undefined;
-    if (trace) (trace.body = writeTracer.now()), (writeTracer.current = trace);
-    const result = await commitValue(deps, { type: CommandType.KVS, req });
-    if (trace) trace.respond = writeTracer.now();
-    sendJson(ctx, result);
+    sendJson(ctx, await commitKvWrite(deps, req, ctx.req));
   });
 
   router.delete(path, async (ctx) => {
