@@ -44,10 +44,8 @@ export function kvPutFastPath(deps: HttpDeps): FastPath | undefined {
     const t0 = Date.now();
     const key = decodeParam(url.slice(PREFIX.length));
     const send = (status: number, type: string, body: string, headers: Record<string, string> = {}): void => {
-      res.statusCode = status;
-      for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-      res.setHeader('Content-Type', type);
-      res.setHeader('Content-Length', Buffer.byteLength(body));
+      // writeHead with the whole set: no per-header bookkeeping of setHeader (same header lines).
+      res.writeHead(status, { ...headers, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
       res.end(body);
       if (telemetry) recordHttpRequest(telemetry, 'PUT', KV_ROUTE, status, Date.now() - t0);
     };

@@ -113,10 +113,25 @@ export function httpMetrics(t: Telemetry, now: () => number = Date.now): (ctx: C
  * `consul.api.http` {method, path, code}. `route` is the router's pattern (`_unknown` when none matched).
  */
 export function recordHttpRequest(t: Telemetry, method: string, route: string, status: number, ms: number): void {
-  const dotted = route.replace(/^\//, '').replace(/:[^/]+/g, '_').replace(/\//g, '.');
-  t.sample(`consul.http.${method}.${dotted}`, ms);
-  t.sample('consul.api.http', ms, { method, path: route, code: String(status) });
+  let byRoute = httpSamplers.get(t);
+  if (byRoute === undefined) httpSamplers.set(t, (byRoute = new Map()));
+  const key = `${method} ${status} ${route}`;
+  let rec = byRoute.get(key);
+  if (rec === undefined) {
+    const dotted = route.replace(/^\//, '').replace(/:[^/]+/g, '_').replace(/\//g, '.');
+    const byName = t.sampler(`consul.http.${method}.${dotted}`);
+    const byLabels = t.sampler('consul.api.http', { method, path: route, code: String(status) });
+    byRoute.set(key, (rec = (v) => (byName(v), byLabels(v))));
+  }
+  rec(ms);
 }
+
+/**
+ * Per registry, the recorder of each method + status + route seen: on every request's path,
+ * so the names and label keys are worked out once. Routes are patterns (or `_unknown`), so
+ * the map stays small.
+ */
+const httpSamplers = new WeakMap<Telemetry, Map<string, (ms: number) => void>>();
 
 /**
  * DNS: response-cache counters of the agent's DNS servers, summed, read on scrape. The DNS

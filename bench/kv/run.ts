@@ -118,6 +118,17 @@ function cpuMs(pid: number | undefined): number {
   }
 }
 
+/** [read-type, write-type] system calls of a process so far (Linux /proc/<pid>/io: syscr, syscw; NaN elsewhere). */
+function ioCounts(pid: number | undefined): number[] {
+  try {
+    const f = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const get = (k: string): number => Number(new RegExp(`^${k}: (\\d+)$`, 'm').exec(f)?.[1] ?? NaN);
+    return [get('syscr'), get('syscw')];
+  } catch {
+    return [NaN, NaN];
+  }
+}
+
 async function waitFor<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
@@ -163,6 +174,9 @@ async function main(): Promise<void> {
 
     // HERALD_BENCH_WARMUP=<s>: an unmeasured 32-connection run first, so the measured one sees
     // JIT-compiled code (not the default: the etcd anchor is measured cold, like herald).
+    // HERALD_BENCH_IDLE=<s>: wait that long, with no load, before measuring (experiments: start-up work vs JIT warm-up).
+    const idle = Number(process.env['HERALD_BENCH_IDLE'] ?? 0);
+    if (idle > 0) await new Promise((r) => setTimeout(r, idle * 1000));
     const warmup = Number(process.env['HERALD_BENCH_WARMUP'] ?? 0);
     if (warmup > 0) console.log(JSON.stringify({ warmup: `${warmup} s, not measured`, ...(await wrk(base, put, 32, warmup)) }));
     const trace = process.env['HERALD_TRACE_KV'];
@@ -172,13 +186,17 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
     }
     const cpu0 = servers.map((s) => cpuMs(s.proc.pid));
+    const io0 = servers.map((s) => ioCounts(s.proc.pid));
     const w32 = await wrk(base, put, Number(process.env['HERALD_BENCH_CONNS'] ?? 32), seconds);
     const cpu = servers.map((s, i) => cpuMs(s.proc.pid) - cpu0[i]!);
+    const io = servers.map((s, i) => ioCounts(s.proc.pid).map((v, j) => v - io0[i]![j]!));
     const writes = w32.rps * seconds;
     // CPU per 1000 writes of each server (leader first): a figure much less sensitive to the
     // machine's other load than latency is.
     const cpuPer1k = [leader, ...servers.filter((s) => s !== leader)].map((s) => Math.round((cpu[servers.indexOf(s)]! / writes) * 1000 * 10) / 10);
-    console.log(JSON.stringify({ measurement: 'herald PUT /v1/kv, 32 connections', ...w32, cpuMsPer1kWrites: cpuPer1k }));
+    // System calls per write (read-type, write-type) of each server, leader first: batching shows here.
+    const sysPerWrite = [leader, ...servers.filter((s) => s !== leader)].map((s) => io[servers.indexOf(s)]!.map((v) => Math.round((v / writes) * 100) / 100));
+    console.log(JSON.stringify({ measurement: 'herald PUT /v1/kv, 32 connections', ...w32, cpuMsPer1kWrites: cpuPer1k, syscallsPerWrite: sysPerWrite }));
     if (trace) {
       for (const s of servers) s.proc.kill('SIGUSR2');
       await new Promise((r) => setTimeout(r, 3000));

@@ -268,6 +268,8 @@ class Tracer {
         totalMs: Math.round(this.gcs.reduce((a, g) => a + g[1], 0) * 100) / 100,
         byKind: Object.fromEntries([...new Set(this.gcs.map((g) => g[2]))].map((k) => [k, pct(this.gcs.filter((g) => g[2] === k).map((g) => g[1]))])),
       },
+      // Mark-compact pauses (kind 4): [ms since the first traced answer, duration ms].
+      majorGcs: this.gcs.filter((g) => g[2] === 4).map((g) => [Math.round(g[0] - (ws[0]?.finish ?? 0)), Math.round(g[1] * 100) / 100]),
       snapshotsMs: this.snapshots.map((x) => Math.round(x * 100) / 100),
       eventLoopDelayMs: this.elu
         ? { p50: this.elu.percentile(50) / 1e6, p90: this.elu.percentile(90) / 1e6, p99: this.elu.percentile(99) / 1e6, max: this.elu.max / 1e6, count: this.elu.count }

@@ -6,7 +6,7 @@
  * message types where one exists (0 register, 1 deregister, 2 KV, 3 session, 5 tombstone,
  * 8 txn); the reserved ones are decoded by later versions only.
  */
-import { Packr } from 'msgpackr';
+import { Packr, type Options } from 'msgpackr';
 import { CommandDecodeError } from './errors.js';
 import { canonicalFlags, type KVFlags } from './flags.js';
 import type { ServiceAddress, StringMap, Weights } from './types.js';
@@ -196,32 +196,16 @@ export type Command =
   | { type: typeof CommandType.Txn; req: TxnRequest }
   | { type: typeof CommandType.Restore; req: RestoreRequest };
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
-
-/** Drops `undefined` members (msgpack would otherwise carry them as an extension type). */
-function clean(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(clean);
-  if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = clean(x);
-    return out;
-  }
-  return v;
-}
+/**
+ * `undefined` members are left out (msgpack would otherwise carry them as an extension type).
+ * `skipValues` is in msgpackr's README but not in its typings.
+ */
+const packrOptions: Options & { skipValues: unknown[] } = { useRecords: false, mapsAsObjects: true, variableMapSize: true, skipValues: [undefined] };
+const packr = new Packr(packrOptions);
 
 function body(cmd: Command): unknown {
-  switch (cmd.type) {
-    case CommandType.Register:
-    case CommandType.Deregister:
-    case CommandType.KVS:
-    case CommandType.Session:
-    case CommandType.Tombstone:
-    case CommandType.Txn:
-    case CommandType.Restore:
-      return clean(cmd.req);
-    case CommandType.Batch:
-      return cmd.commands.map((c) => [c.type, body(c)]);
-  }
+  if (cmd.type === CommandType.Batch) return cmd.commands.map((c) => [c.type, body(c)]);
+  return cmd.req;
 }
 
 /** Encodes a command for a Raft log entry. */

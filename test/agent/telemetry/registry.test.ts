@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Telemetry, promName } from '../../../agent/telemetry/registry.js';
+import { RESERVOIR, Telemetry, promName } from '../../../agent/telemetry/registry.js';
 import { parsePrometheus } from '../../lib/prometheus.js';
 
 describe('telemetry: registry', () => {
@@ -46,6 +46,21 @@ describe('telemetry: registry', () => {
     expect(p.get('consul_raft_commitTime_count')).to.equal(100);
     expect(p.get('consul_catalog_x{path="a\\"b\\\\c\\nd"}')).to.equal(1);
     expect(promName('consul.http.GET.v1.kv._')).to.equal('consul_http_GET_v1_kv__');
+  });
+
+  it('a sampler records into the same series as sample(); quantiles come from the last RESERVOIR values', () => {
+    const t = new Telemetry(() => 0);
+    const rec = t.sampler('consul.api.http', { method: 'PUT', code: '200' });
+    // Values 1..RESERVOIR are all pushed out by the next RESERVOIR values (RESERVOIR+1..2*RESERVOIR).
+    for (let i = 1; i <= 2 * RESERVOIR; i++) (i % 2 === 0 ? rec(i) : t.sample('consul.api.http', i, { code: '200', method: 'PUT' }));
+    const s = t.json().Samples;
+    expect(s).to.have.length(1);
+    expect(s[0]).to.deep.include({ Count: 2 * RESERVOIR, Min: 1, Max: 2 * RESERVOIR, Sum: RESERVOIR * (2 * RESERVOIR + 1) });
+    const p = parsePrometheus(t.prometheus());
+    expect(p.get('consul_api_http{code="200",method="PUT",quantile="0.5"}')).to.equal(RESERVOIR + RESERVOIR / 2 + 1);
+    expect(p.get('consul_api_http{code="200",method="PUT",quantile="0.99"}')).to.equal(RESERVOIR + Math.floor(0.99 * RESERVOIR) + 1);
+    expect(() => t.sampler('consul.api.http', {})(1)).not.to.throw();
+    expect(() => t.counter('consul.api.http')).to.throw('is a sample, not a counter');
   });
 
   it('a name keeps one kind; a throwing collector does not break a scrape', () => {
