@@ -20,7 +20,7 @@
  */
 import { freePort, HERALD_BIN } from '../lib/agents.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,7 +102,7 @@ async function startServerOnce(dir: string, name: string, join_: number | undefi
   const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
   // HERALD_BENCH_NODE_ARGS="--flag ...": extra Node/V8 flags for the servers (experiments).
   const extra = (process.env['HERALD_BENCH_NODE_ARGS'] ?? '').split(' ').filter((x) => x !== '');
-  const proc = spawn(process.execPath, [...node, ...extra, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc = spawn(process.execPath, [...node, ...extra, ...args], { stdio: ['ignore', process.env['HERALD_BENCH_STDOUT'] === '1' ? 'inherit' : 'ignore', 'inherit'] });
   return { name, proc, http, serf };
 }
 
@@ -116,6 +116,22 @@ function cpuMs(pid: number | undefined): number {
   } catch {
     return NaN;
   }
+}
+
+/** CPU ms (user + system) of each thread of a process, by thread id: [thread name, ms] (Linux /proc). */
+function threadCpuMs(pid: number | undefined): Map<string, [string, number]> {
+  const out = new Map<string, [string, number]>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'));
+      const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, [name, ((Number(parts[11]) + Number(parts[12])) * 1000) / 100]);
+    }
+  } catch {
+    /* not Linux, or the process is gone */
+  }
+  return out;
 }
 
 /** [read-type, write-type] system calls of a process so far (Linux /proc/<pid>/io: syscr, syscw; NaN elsewhere). */
@@ -187,9 +203,25 @@ async function main(): Promise<void> {
     }
     const cpu0 = servers.map((s) => cpuMs(s.proc.pid));
     const io0 = servers.map((s) => ioCounts(s.proc.pid));
+    const threads0 = servers.map((s) => threadCpuMs(s.proc.pid));
     const w32 = await wrk(base, put, Number(process.env['HERALD_BENCH_CONNS'] ?? 32), seconds);
     const cpu = servers.map((s, i) => cpuMs(s.proc.pid) - cpu0[i]!);
     const io = servers.map((s, i) => ioCounts(s.proc.pid).map((v, j) => v - io0[i]![j]!));
+    if (process.env['HERALD_BENCH_THREADS'] === '1') {
+      // CPU ms of each server's threads during the measurement, summed by thread name (main
+      // thread, V8 workers: compiler and GC, libuv pool: disk writes), leader first.
+      for (const s of [leader, ...servers.filter((x) => x !== leader)]) {
+        const i = servers.indexOf(s);
+        const now = threadCpuMs(s.proc.pid);
+        const byName: Record<string, number> = {};
+        for (const [tid, [name, ms]] of now) {
+          // Node's worker threads are all named like the main one: the main thread is the one whose id is the pid.
+          const k = tid === String(s.proc.pid) ? 'main' : `other ${name}`;
+          byName[k] = (byName[k] ?? 0) + ms - (threads0[i]!.get(tid)?.[1] ?? 0);
+        }
+        console.log(JSON.stringify({ threadsCpuMs: s.name, ...Object.fromEntries(Object.entries(byName).map(([k, v]) => [k, Math.round(v)])) }));
+      }
+    }
     const writes = w32.rps * seconds;
     // CPU per 1000 writes of each server (leader first): a figure much less sensitive to the
     // machine's other load than latency is.

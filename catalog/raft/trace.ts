@@ -189,6 +189,20 @@ class Tracer {
     });
   }
 
+  private slowBySecond(ws: WriteTrace[]): number[] {
+    if (ws.length === 0) return [];
+    const total = (t: WriteTrace): number => (Number.isFinite(t.gap) ? t.gap : 0) + t.finish - t.http;
+    const sorted = ws.map(total).sort((a, b) => a - b);
+    const p99 = sorted[Math.floor(sorted.length * 0.99)]!;
+    const out: number[] = [];
+    for (const t of ws) {
+      const i = Math.floor((t.finish - ws[0]!.finish) / 1000);
+      while (out.length <= i) out.push(0);
+      if (total(t) > p99) out[i]!++;
+    }
+    return out;
+  }
+
   /** Mean of each phase over the slowest 1% of writes (gap + server time), against all writes. */
   private tailBreakdown(ws: WriteTrace[]): Record<string, [number, number]> {
     const total = (t: WriteTrace): number => (Number.isFinite(t.gap) ? t.gap : 0) + t.finish - t.http;
@@ -253,6 +267,8 @@ class Tracer {
       },
       tail: this.tailBreakdown(ws),
       windows: this.windows(ws, 20),
+      // Per second of the run: how many writes were slower (gap + server total) than the run's p99.
+      slowerThanP99BySecond: this.slowBySecond(ws),
       batch: pct(ws.map((t) => t.batch)),
       readies: {
         n: this.readies.length,
