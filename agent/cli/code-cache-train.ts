@@ -7,8 +7,9 @@
  * started with `HERALD_WRITE_CODE_CACHE=1`, is a single server (`-bootstrap-expect=1`); a
  * client joins it. The pupil registers a service, takes a few hundred KV writes (and one
  * forwarded by the client), answers KV, catalog, health and agent reads, and is stopped
- * with SIGINT, which writes the cache at exit. Best effort: on any failure (or after 30 s) it says so on stderr
- * and exits 0, leaving the cache the build wrote from `herald version` in place.
+ * with SIGINT, which writes the cache at exit. A failed run is tried once more with fresh
+ * ports. Best effort: when both fail (each has 30 s) it says so on stderr and exits 0,
+ * leaving the cache the build wrote from `herald version` in place.
  *
  *   node dist/agent/cli/code-cache-train.js dist/herald.mjs
  */
@@ -20,15 +21,25 @@ import { join } from 'node:path';
 
 const LIMIT_MS = 30_000;
 
+/** Ports this run handed out: the kernel may give a closed probe's port again, and two agents' ports must differ. */
+const handedOut = new Set<number>();
+
 async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+  for (let i = 0; i < 50; i++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const addr = s.address();
+        s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port after 50 tries');
 }
 
 interface Trainee {
@@ -118,6 +129,17 @@ async function train(bin: string, dir: string, agents: Trainee[]): Promise<void>
 async function main(): Promise<void> {
   const bin = process.argv[2];
   if (!bin) throw new Error('usage: code-cache-train.js <path to herald.mjs>');
+  // A second attempt, with fresh ports, when the first fails (a port taken by another
+  // process between our probe and the agent's bind, on a busy machine).
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const error = await attemptTraining(bin);
+    if (error === undefined) return;
+    if (attempt === 2) process.stderr.write(`herald build: code cache training skipped (${error}); keeping the cache from \`herald version\`\n`);
+  }
+}
+
+/** One training run; the reason it failed, or undefined. */
+async function attemptTraining(bin: string): Promise<string | undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'herald-code-cache-'));
   const agents: Trainee[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -128,8 +150,9 @@ async function main(): Promise<void> {
         timer = setTimeout(() => reject(new Error(`no result after ${LIMIT_MS / 1000} s`)), LIMIT_MS);
       }),
     ]);
+    return undefined;
   } catch (e) {
-    process.stderr.write(`herald build: code cache training skipped (${(e as Error).message}); keeping the cache from \`herald version\`\n`);
+    return (e as Error).message;
   } finally {
     clearTimeout(timer);
     for (const a of agents) if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');

@@ -54,6 +54,11 @@ export class Progress {
   snapshotTicks = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /**
+   * The highest commit index sent to this follower (in an AppendEntries or heartbeat): a
+   * broadcast with nothing new for it skips the follower (etcd-raft's sentCommit).
+   */
+  sentCommit = 0;
   readonly inflights: Inflights;
 
   constructor(next: number, maxInflight: number, readonly isLearner: boolean) {

@@ -513,7 +513,9 @@ export class RaftCore {
           if (pr.state === 'probe') pr.becomeReplicate();
           else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) pr.becomeReplicate();
           else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
-          if (this.maybeCommit()) this.bcastAppend();
+          // A new commit index reaches the followers with the next broadcast (flush()), in the
+          // same AppendEntries as the entries proposed meanwhile rather than one of its own.
+          if (this.maybeCommit()) this.needBroadcast = true;
           else if (wasPaused) this.sendAppend(m.from, true);
           for (let i = 0; i < this.maxInflight && this.sendAppend(m.from, false); i++) {
             // keep the pipeline full
@@ -746,6 +748,7 @@ export class RaftCore {
     }
     if (ents.length === 0 && !sendIfEmpty) return false;
     this.send(this.msg(to, 'MsgApp', { index: prevIndex, logTerm: prevTerm, entries: ents, commit: this.log.committed }));
+    pr.sentCommit = Math.max(pr.sentCommit, this.log.committed);
     if (ents.length > 0) {
       const last = (ents[ents.length - 1] as Entry).index;
       if (pr.state === 'replicate') {
@@ -758,11 +761,18 @@ export class RaftCore {
     return true;
   }
 
-  /** Sends every follower what it lacks; in replicate state, pipelines up to the inflight window. */
+  /**
+   * Sends every follower what it lacks; in replicate state, pipelines up to the inflight
+   * window. A follower in replicate state that has every entry sent and the current commit
+   * index is skipped (no empty AppendEntries that would only repeat the commit).
+   */
   private bcastAppend(): void {
     this.needBroadcast = false;
+    const last = this.log.lastIndex();
     for (const [id, pr] of this.prs) {
-      if (id === this.id || !this.sendAppend(id, true)) continue;
+      if (id === this.id) continue;
+      if (pr.state === 'replicate' && pr.next > last && pr.sentCommit >= this.log.committed) continue;
+      if (!this.sendAppend(id, true)) continue;
       for (let i = 1; i < this.maxInflight && pr.state === 'replicate' && this.sendAppend(id, false); i++) {
         // pipelined
       }
@@ -773,6 +783,7 @@ export class RaftCore {
     for (const [id, pr] of this.prs) {
       if (id === this.id) continue;
       const m = this.msg(id, 'MsgHeartbeat', { commit: Math.min(pr.match, this.log.committed) });
+      pr.sentCommit = Math.max(pr.sentCommit, m.commit);
       if (context !== undefined) m.context = context;
       this.send(m);
     }
@@ -957,7 +968,7 @@ export class RaftCore {
     const lastE = rd.entries[rd.entries.length - 1];
     if (lastE) {
       this.log.stableTo(lastE.index, lastE.term);
-      if (this._role === 'leader' && this.prs.get(this.id)?.maybeUpdate(this.log.stable) && this.maybeCommit()) this.bcastAppend();
+      if (this._role === 'leader' && this.prs.get(this.id)?.maybeUpdate(this.log.stable) && this.maybeCommit()) this.needBroadcast = true;
     }
     for (const e of rd.committedEntries) {
       if (e.index <= this.log.applied) continue;

@@ -194,3 +194,48 @@ describe('raft persist ordering (leader fsync in parallel with replication)', ()
     }
   });
 });
+
+describe('raft commit broadcast', () => {
+  it('a new commit index rides with the entries proposed meanwhile, and no follower gets an empty append that repeats a commit it has', () => {
+    const c = new Cluster(ids3);
+    c.elect('n1');
+    const lead = c.core('n1');
+    const i1 = lead.propose(enc('a'))!.index;
+    const rd1 = lead.ready();
+    // Both followers persist and acknowledge while the leader's own write is in flight.
+    const acks: Message[] = [];
+    for (const to of ['n2', 'n3']) acks.push(...deliverAndReady(c, appsTo(rd1.earlyMessages, to, i1)[0]!));
+    for (const a of acks) c.deliver(a);
+    expect(lead.log.committed, 'two followers are a quorum').to.equal(i1);
+    // A proposal arrives before the next Ready: one AppendEntries per follower carries both
+    // the new entry and the new commit index.
+    const i2 = lead.propose(enc('b'))!.index;
+    persistAndAdvance(c, 'n1', rd1);
+    const rd2 = lead.ready();
+    for (const to of ['n2', 'n3']) {
+      const apps = rd2.earlyMessages.filter((m) => m.type === 'MsgApp' && m.to === to);
+      expect(apps, `to ${to}`).to.have.length(1);
+      expect(apps[0]!.commit, `to ${to}`).to.equal(i1);
+      expect(apps[0]!.entries!.map((e) => e.index), `to ${to}`).to.deep.equal([i2]);
+    }
+    persistAndAdvance(c, 'n1', rd2);
+    // Only n2 acknowledges i2 (n3's copy is still on its way): the commit of i2 goes out at
+    // the next broadcast, and a second broadcast before anything changes sends nothing.
+    c.queue = [];
+    for (const m of deliverAndReady(c, rd2.earlyMessages.find((m) => m.to === 'n2')!)) c.deliver(m);
+    expect(lead.log.committed).to.equal(i2);
+    const rd3 = lead.ready();
+    const commits = rd3.earlyMessages.filter((m) => m.type === 'MsgApp');
+    expect(commits.map((m) => [m.to, m.commit, (m.entries ?? []).length])).to.have.deep.members([['n2', i2, 0], ['n3', i2, 0]]);
+    persistAndAdvance(c, 'n1', rd3);
+    const i3 = lead.propose(enc('c'))!.index;
+    const rd4 = lead.ready();
+    expect(rd4.earlyMessages.filter((m) => m.type === 'MsgApp').map((m) => [m.to, m.commit, m.entries!.map((e) => e.index)])).to.have.deep.members([['n2', i2, [i3]], ['n3', i2, [i3]]]);
+    persistAndAdvance(c, 'n1', rd4);
+    expect(lead.hasReady(), 'no empty append repeats a commit the followers were sent').to.equal(false);
+    // Everything sent so far reaches the followers, which then hold every commit.
+    for (const m of [rd2.earlyMessages.find((m) => m.to === 'n3')!, ...rd3.earlyMessages, ...rd4.earlyMessages]) c.queue.push(m);
+    c.stabilize();
+    for (const id of ['n2', 'n3']) expect(c.core(id).log.committed, id).to.equal(i3);
+  });
+});
