@@ -27,16 +27,21 @@ import { setFlagsFromString } from 'node:v8';
 import { constants as vmConstants, Script } from 'node:vm';
 
 /**
- * V8 flags set before the bundle is compiled (so the code cache is written and read under
- * the same flags; V8 rejects a cache made under others). Smaller inlining budgets for the
- * optimizing compiler (V8's defaults: 920 bytecodes per function in all, 460 per callee):
- * a freshly started server under load spends about a third less CPU compiling its hot paths
- * (on the 3-server KV benchmark, 1.3 s instead of 1.9 s across the servers in the first
- * 2 s), which on a small machine is CPU taken from serving; steady-state speed is within
- * 1–2 %. See docs/benchmarks.md.
+ * V8 flags set once the bundle has loaded: smaller inlining budgets for the optimizing
+ * compiler (V8's defaults: 920 bytecodes per function in all, 460 per callee). A freshly
+ * started server under load spends about a third less CPU compiling its hot paths (on the
+ * 3-server KV benchmark, 1.3 s instead of 1.9 s across the servers in the first 2 s), which
+ * on a small machine is CPU taken from serving; steady-state speed is within 1–2 %. See
+ * docs/benchmarks.md.
+ *
+ * Not before: V8 accepts a code cache only under the flags it was made with, and that holds
+ * for Node's own built-in modules too, so changing flags before the bundle's start-up
+ * `require`s would make each of them compile from source (≈ 17 ms of CPU per `herald`
+ * command). These flags only steer optimizing compiles, which come later, once code is hot.
+ * The process that writes our code cache keeps V8's defaults, so the cache matches the
+ * flags that every start reads it under.
  */
 const V8_FLAGS = ['--max-inlined-bytecode-size-cumulative=300', '--max-inlined-bytecode-size=200'];
-for (const flag of V8_FLAGS) setFlagsFromString(flag);
 
 /**
  * Cache file layout: MAGIC, the bundle's SHA-1 (20 bytes), the SHA-1 of V8's cached data
@@ -72,6 +77,7 @@ if (process.env['HERALD_WRITE_CODE_CACHE'] === '1') process.once('exit', () => w
 const run = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
 const mod = { exports: {}, filename: bundleFile, id: '.', loaded: false };
 run.call(mod.exports, mod.exports, createRequire(bundleFile), mod, bundleFile, here);
+if (process.env['HERALD_WRITE_CODE_CACHE'] !== '1') for (const flag of V8_FLAGS) setFlagsFromString(flag);
 
 function sha1(data: Buffer): Buffer {
   return createHash('sha1').update(data).digest();
