@@ -554,9 +554,11 @@ export class RaftNode extends EventEmitter {
   private notifyChange(): void {
     const core = this.core;
     if (!core) return;
-    const now: RaftNodeChange = { leader: core.leader, role: core.role, term: core.term, conf: core.confState };
-    const key = (c: RaftNodeChange): string => `${c.leader}|${c.role}|${c.term}|${c.conf.voters.join(',')}|${c.conf.learners.join(',')}`;
-    if (key(now) === key(this.last)) return;
+    const conf = core.confState;
+    const last = this.last;
+    // Called after every Ready: compare field by field, without building anything.
+    if (core.leader === last.leader && core.role === last.role && core.term === last.term && sameIds(conf.voters, last.conf.voters) && sameIds(conf.learners, last.conf.learners)) return;
+    const now: RaftNodeChange = { leader: core.leader, role: core.role, term: core.term, conf };
     const leadershipChanged = now.leader !== this.last.leader || now.role !== this.last.role || now.term !== this.last.term;
     this.last = now;
     if (leadershipChanged && now.role !== 'leader') {
@@ -569,4 +571,10 @@ export class RaftNode extends EventEmitter {
     }
     this.emit('change', now);
   }
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
