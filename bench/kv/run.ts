@@ -8,7 +8,13 @@
  * runs only the 32-connection herald measurement and the anchor; HERALD_BENCH_NO_ANCHOR=1
  * skips the anchor; HERALD_BENCH_CONNS=<n> changes the headline run's connections (experiments); HERALD_BENCH_WARMUP=<s> runs an unmeasured 32-connection load of that many
  * seconds before the herald measurements (default none: the anchor is measured cold too); HERALD_BENCH_BIN=<file> starts that bundle instead of dist/herald.mjs; HERALD_TRACE_KV=<file> (passed on to the servers) makes each server write
- * its write-path trace summary to <file>.<pid>.json after the 32-connection run.
+ * its write-path trace summary to <file>.<pid>.json after the 32-connection run; HERALD_BENCH_IDLE=<s> waits that long
+ * with no load before measuring; HERALD_BENCH_THREADS=1 prints each server's CPU during the headline run split into
+ * its main thread and the rest (V8's compiler and GC threads, libuv's pool); HERALD_BENCH_STDOUT=1 passes the servers'
+ * stdout through (for V8 tracing flags in HERALD_BENCH_NODE_ARGS).
+ *
+ * The headline line also reports each server's CPU per 1000 writes and its system calls per
+ * write ([read-type, write-type], from /proc/<pid>/io), leader first.
  *
  * Measurements (wrk, --latency, 2 threads):
  * - herald PUT /v1/kv/bench/key with 32 connections (the headline), then
