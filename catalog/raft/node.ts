@@ -87,12 +87,14 @@ interface PendingRead {
  * and client requests, and processes each Ready in this order — send the early messages
  * (a leader's AppendEntries, so followers write in parallel with this server), then persist
  * (snapshot, then entries + hard state in one durable batch); while that write is in flight,
- * apply the committed entries this server already persisted (never one this Ready rewrites)
- * and keep stepping queued events, applying what they commit up to that bound; then send
- * the other messages, restore the snapshot and apply the remaining committed entries,
+ * apply the Ready's committed entries and keep stepping queued events, applying what they
+ * commit up to the Ready's last entry; then send the other messages, restore the snapshot
+ * (a Ready with a snapshot applies only after it) and apply the remaining committed entries,
  * `advance()` (which tells the core the entries are durable). All core access is
- * serialized through one loop; storage calls are never concurrent; an entry is applied
- * only once it is on this server's disk.
+ * serialized through one loop; storage calls are never concurrent. An entry is applied once
+ * it is committed (durable on a majority of voters), possibly before this server's own
+ * write of it completes, but never before that write was issued; snapshots are taken only
+ * between Readies, so they never cover an entry this server has not written.
  *
  * Events: 'change' ({@link RaftNodeChange}: leader, role, term or membership changed), 'snapshot-restored'
  * ({ index, term }: the state machine was replaced by a leader's snapshot), 'error' (fatal storage or state machine failure;
@@ -400,18 +402,15 @@ export class RaftNode extends EventEmitter {
   }
 
   private async handleReady(rd: Ready, rt?: ReadyTrace): Promise<void> {
-    // Committed entries this server persisted in an earlier Ready (and that this Ready does
-    // not rewrite) are applied before the new batch's fsync: a client's answer then waits for
-    // its own batch's durability only, not also for the next batch's.
-    const firstNew = rd.entries.length > 0 ? rd.entries[0]!.index : Infinity;
-    let early = 0;
-    if (!rd.snapshot) {
-      while (early < rd.committedEntries.length) {
-        const e = rd.committedEntries[early]!;
-        if (e.index >= firstNew || e.index > this.persistedLast) break;
-        early++;
-      }
-    }
+    // Committed entries are applied while this Ready's write is in flight. Committed means
+    // stored durably on a majority of voters, so applying one (and answering its client) does
+    // not wait for this server's own copy (etcd applies beside its WAL write the same way): a
+    // leader whose own write is slow answers once both followers have acknowledged. Nothing
+    // past this Ready's last entry (or what is already on disk) is applied before the write
+    // completes, so a snapshot, taken only after the Ready, never covers entries this server
+    // has not written. A Ready that carries a snapshot applies after restoring it, in order.
+    const early = rd.snapshot ? 0 : rd.committedEntries.length;
+    const bound = Math.max(this.persistedLast, rd.entries[rd.entries.length - 1]?.index ?? 0);
     for (const m of rd.earlyMessages) this.transport.send(m);
     // What must wait for the disk (a follower's acknowledgements, votes) leaves as soon as
     // the write is done, not after the applies running beside it: the leader's commit waits
@@ -429,7 +428,7 @@ export class RaftNode extends EventEmitter {
       persisting,
       (async () => {
         await this.applyCommitted(rd.committedEntries.slice(0, early));
-        if (!rd.snapshot) await this.stepWhilePersisting(() => persisted, settled, Math.min(this.persistedLast, firstNew - 1));
+        if (!rd.snapshot) await this.stepWhilePersisting(() => persisted, settled, bound);
       })(),
     );
     if (rd.entries.length > 0) this.persistedLast = rd.entries[rd.entries.length - 1]!.index;
@@ -461,9 +460,9 @@ export class RaftNode extends EventEmitter {
   /**
    * While a Ready is being written: feeds queued events (follower acknowledgements, client
    * requests, ticks) to the core and applies entries that became committed, up to `bound`
-   * (what this server already had on disk before this Ready, and that this Ready does not
-   * rewrite). A leader then answers a batch as soon as a quorum acknowledged it instead of
-   * after its next fsync. Everything else the core produces meanwhile waits for the next Ready.
+   * (the last entry on disk or in this Ready's write). A leader then answers a batch as soon
+   * as a quorum acknowledged it: its own write and a follower's, or both followers' while its
+   * own is still in flight. Everything else the core produces meanwhile waits for the next Ready.
    */
   private async stepWhilePersisting(done: () => boolean, settled: Promise<void>, bound: number): Promise<void> {
     const core = this.core as RaftCore;
