@@ -6,7 +6,8 @@
  * - restore: verifies the file locally first (a damaged file is refused before anything is
  *   sent), then PUT /v1/snapshot: "Restored snapshot".
  * - inspect: verifies the file and prints its metadata.
- * Transfers that run longer than a second print a progress line on stderr about once a second.
+ * Transfers that run longer than a second print a progress line on stderr about once a second
+ * (`HERALD_PROGRESS_MS` in the environment changes the interval; 0 prints at every chunk).
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -62,12 +63,19 @@ function transfer(base: URL, method: string, path: string, body: Buffer | undefi
   });
 }
 
+/** The progress interval: `HERALD_PROGRESS_MS` when it is a non-negative number, else once a second. */
+function progressEveryMs(): number {
+  const v = Number(process.env['HERALD_PROGRESS_MS']);
+  return process.env['HERALD_PROGRESS_MS'] !== undefined && process.env['HERALD_PROGRESS_MS'] !== '' && Number.isFinite(v) && v >= 0 ? v : PROGRESS_EVERY_MS;
+}
+
 function progressPrinter(io: CliIO, verb: string): (sent: number, received: number) => void {
+  const every = progressEveryMs();
   const start = Date.now();
   let last = start;
   return (sent, received) => {
     const now = Date.now();
-    if (now - start < PROGRESS_EVERY_MS || now - last < PROGRESS_EVERY_MS) return;
+    if (now - start < every || now - last < every) return;
     last = now;
     println(io.stderr, `${verb}: ${fmtBytes(Math.max(sent, received))} transferred (${((now - start) / 1000).toFixed(0)} s)`);
   };

@@ -49,4 +49,29 @@ describe('cli: herald snapshot', function () {
     expect(await (await b.req('GET', '/v1/kv/snap/one?raw')).text()).to.equal('1');
     expect(existsSync(`${file}.part`)).to.equal(false);
   });
+
+  it('long transfers print progress lines on stderr (interval shortened with HERALD_PROGRESS_MS)', async () => {
+    // About 3 MiB of state, so both directions move several chunks.
+    const value = 'v'.repeat(256 * 1024);
+    for (let i = 0; i < 12; i++) await a.json('PUT', `/v1/kv/big/k${i}`, value);
+    const file = join(tmp.dir, 'big.snap');
+    const before = process.env['HERALD_PROGRESS_MS'];
+    process.env['HERALD_PROGRESS_MS'] = '0';
+    try {
+      const saved = await run(a.srv.url, 'snapshot', 'save', file);
+      expect(saved.code, saved.err).to.equal(0);
+      expect(saved.err).to.match(/^Saving snapshot: [\d.]+ (B|KiB|MiB) transferred \(\d+ s\)$/m);
+      const restored = await run(b.srv.url, 'snapshot', 'restore', file);
+      expect(restored.code, restored.err).to.equal(0);
+      expect(restored.err).to.match(/^Restoring snapshot: [\d.]+ (B|KiB|MiB) transferred \(\d+ s\)$/m);
+      expect(await (await b.req('GET', '/v1/kv/big/k11?raw')).text()).to.equal(value);
+    } finally {
+      if (before === undefined) delete process.env['HERALD_PROGRESS_MS'];
+      else process.env['HERALD_PROGRESS_MS'] = before;
+    }
+    // The default: a transfer of well under a second prints none.
+    const t0 = Date.now();
+    const quiet = await run(a.srv.url, 'snapshot', 'save', join(tmp.dir, 'quiet.snap'));
+    if (Date.now() - t0 < 900) expect(quiet.err).to.equal('');
+  });
 });
