@@ -89,11 +89,37 @@ export class Telemetry {
 
   /**
    * A recorder for one series of sample `name`: the same as calling {@link sample} with these
-   * labels, without finding the series again on every call (for per-request paths).
+   * labels, without finding the series again on every call (for per-request paths); the
+   * series is created at the first call.
    */
   sampler(name: string, labels: Labels = {}): (value: number) => void {
-    const a = this.aggOf('sample', name, labels);
-    return (value) => record(a, true, value);
+    let a: Agg | undefined;
+    return (value) => record((a ??= this.aggOf('sample', name, labels)), true, value);
+  }
+
+  /**
+   * A recorder for one series of counter `name` (adds its argument, default 1): the same as
+   * {@link counter} with these labels; the series is created at the first call.
+   */
+  counterOf(name: string, labels: Labels = {}): (value?: number) => void {
+    let a: Agg | undefined;
+    return (value = 1) => record((a ??= this.aggOf('counter', name, labels)), false, value);
+  }
+
+  /**
+   * {@link time} for one series of sample `name`: times each call of the returned function's
+   * argument into it; the series is created at the first sample.
+   */
+  timer(name: string, labels: Labels = {}): <T>(fn: () => Promise<T>) => Promise<T> {
+    let a: Agg | undefined;
+    return async (fn) => {
+      const t0 = this.now();
+      try {
+        return await fn();
+      } finally {
+        record((a ??= this.aggOf('sample', name, labels)), true, this.now() - t0);
+      }
+    };
   }
 
   /** Sets gauge `name` to `value`. */

@@ -65,9 +65,11 @@ export function raftMetrics(t: Telemetry, server: CatalogServer): void {
  * from propose until the entry is applied), like Consul's leader does.
  */
 export function timedPropose<A, R>(t: Telemetry, propose: (a: A) => Promise<R>): (a: A) => Promise<R> {
+  const applied = t.counterOf('consul.raft.apply');
+  const commitTime = t.timer('consul.raft.commitTime');
   return (a) => {
-    t.counter('consul.raft.apply');
-    return t.time('consul.raft.commitTime', () => propose(a));
+    applied();
+    return commitTime(() => propose(a));
   };
 }
 
@@ -113,25 +115,28 @@ export function httpMetrics(t: Telemetry, now: () => number = Date.now): (ctx: C
  * `consul.api.http` {method, path, code}. `route` is the router's pattern (`_unknown` when none matched).
  */
 export function recordHttpRequest(t: Telemetry, method: string, route: string, status: number, ms: number): void {
-  let byRoute = httpSamplers.get(t);
-  if (byRoute === undefined) httpSamplers.set(t, (byRoute = new Map()));
-  const key = `${method} ${status} ${route}`;
-  let rec = byRoute.get(key);
+  let byMethod = httpSamplers.get(t);
+  if (byMethod === undefined) httpSamplers.set(t, (byMethod = new Map()));
+  let byRoute = byMethod.get(method);
+  if (byRoute === undefined) byMethod.set(method, (byRoute = new Map()));
+  let byStatus = byRoute.get(route);
+  if (byStatus === undefined) byRoute.set(route, (byStatus = new Map()));
+  let rec = byStatus.get(status);
   if (rec === undefined) {
     const dotted = route.replace(/^\//, '').replace(/:[^/]+/g, '_').replace(/\//g, '.');
     const byName = t.sampler(`consul.http.${method}.${dotted}`);
     const byLabels = t.sampler('consul.api.http', { method, path: route, code: String(status) });
-    byRoute.set(key, (rec = (v) => (byName(v), byLabels(v))));
+    byStatus.set(status, (rec = (v) => (byName(v), byLabels(v))));
   }
   rec(ms);
 }
 
 /**
- * Per registry, the recorder of each method + status + route seen: on every request's path,
- * so the names and label keys are worked out once. Routes are patterns (or `_unknown`), so
- * the map stays small.
+ * Per registry, the recorder of each method, route and status seen (nested maps: no key
+ * string built per request): on every request's path, so the names and label keys are worked
+ * out once. Routes are patterns (or `_unknown`), so the maps stay small.
  */
-const httpSamplers = new WeakMap<Telemetry, Map<string, (ms: number) => void>>();
+const httpSamplers = new WeakMap<Telemetry, Map<string, Map<string, Map<number, (ms: number) => void>>>>();
 
 /**
  * DNS: response-cache counters of the agent's DNS servers, summed, read on scrape. The DNS

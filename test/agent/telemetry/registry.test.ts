@@ -63,6 +63,29 @@ describe('telemetry: registry', () => {
     expect(() => t.counter('consul.api.http')).to.throw('is a sample, not a counter');
   });
 
+  it('counterOf and timer record like counter and time, create their series at the first use, and time failures too', async () => {
+    let now = 0;
+    const t = new Telemetry(() => now);
+    const applied = t.counterOf('consul.raft.apply');
+    const commit = t.timer('consul.raft.commitTime');
+    expect(t.json().Counters, 'nothing before the first use').to.deep.equal([]);
+    expect(t.json().Samples).to.deep.equal([]);
+    applied();
+    applied(2);
+    t.counter('consul.raft.apply');
+    expect(await commit(async () => ((now += 5), 'ok'))).to.equal('ok');
+    let err: unknown;
+    await commit(async () => {
+      now += 7;
+      throw new Error('lost');
+    }).catch((e: unknown) => (err = e));
+    expect((err as Error).message).to.equal('lost');
+    const j = t.json();
+    expect(j.Counters).to.have.length(1);
+    expect(j.Counters[0]).to.deep.include({ Name: 'consul.raft.apply', Count: 3, Sum: 4 });
+    expect(j.Samples[0]).to.deep.include({ Name: 'consul.raft.commitTime', Count: 2, Sum: 12, Min: 5, Max: 7 });
+  });
+
   it('a name keeps one kind; a throwing collector does not break a scrape', () => {
     const t = new Telemetry();
     t.counter('a.b');
