@@ -38,4 +38,18 @@ describe('faults: fault log (what excuses a gossip failed verdict)', () => {
     // Members s1, s2, s3, c2 (c1 is faulted), each from the 4 other hosts, minus s1↔s3.
     expect(log.checkedPairs(['s1', 's2', 's3', 'c1', 'c2'])).to.equal(4 * 4 - 2);
   });
+
+  it('a member cut from some host is excused for a moment after each network heal (its failure news crosses the healed cut before its refutation)', () => {
+    let t = 0;
+    const log = new FaultLog(() => t);
+    log.cut('s1', 's4');
+    expect(log.cutHealedAround('s4', 1000, 5000), 'no heal yet').to.equal(false);
+    t = 10_000;
+    log.networkHealed();
+    expect(log.cutHealedAround('s4', 10_000, 5000)).to.equal(true);
+    expect(log.cutHealedAround('s4', 15_000, 5000)).to.equal(true);
+    expect(log.cutHealedAround('s4', 15_001, 5000), 'past the grace').to.equal(false);
+    expect(log.cutHealedAround('s4', 9_999, 5000), 'before the heal').to.equal(false);
+    expect(log.cutHealedAround('s2', 10_000, 5000), 'never cut from anyone').to.equal(false);
+  });
 });

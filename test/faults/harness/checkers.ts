@@ -173,6 +173,10 @@ export class GossipWatch {
    *   course (the default, 40 s, exceeds the longest suspicion timeout in these clusters,
    *   6 × 4 s × max(1, log10 20) ≈ 31 s);
    * - observer and member were ever cut from each other (partition or one-way drop);
+   * - the member was cut from some host and the network was healed at t or up to
+   *   `healGraceMs` before: hosts across the cut rightly declared it failed, and at the heal
+   *   that news reaches the hosts on its own side a moment before its refutation does (SWIM
+   *   and memberlist both accept it; the member refutes with a higher incarnation);
    * - the observer itself had a host fault at t or within `graceMs` before (its view was
    *   stale: a paused agent resumes with every timer overdue before it reads its backlog,
    *   and the watch sees a verdict up to a poll interval late).
@@ -180,21 +184,23 @@ export class GossipWatch {
    * observer that could reach it. The `lifeguard` stall is not a fault in this sense (it is
    * what the promise is about), so there no member may be declared failed at all.
    */
-  report(faults: FaultLog, hosts: readonly string[], graceMs = 2000, memberGraceMs = 40_000): CheckReport {
+  report(faults: FaultLog, hosts: readonly string[], graceMs = 2000, memberGraceMs = 40_000, healGraceMs = 5000): CheckReport {
     let aboutFaulted = 0;
     let acrossCut = 0;
+    let relayedAtHeal = 0;
     let byFaulted = 0;
     const falses: typeof this.verdicts = [];
     for (const v of this.verdicts) {
       if (faults.faultedAround(v.member, v.time, memberGraceMs)) aboutFaulted++;
       else if (faults.wasCut(v.observer, v.member)) acrossCut++;
+      else if (faults.cutHealedAround(v.member, v.time, healGraceMs)) relayedAtHeal++;
       else if (faults.faultedAround(v.observer, v.time, graceMs)) byFaulted++;
       else falses.push(v);
     }
     const untouched = faults.untouched(hosts);
     const pairs = faults.checkedPairs(hosts);
     const detail =
-      `${this.verdicts.length} failed verdicts (${aboutFaulted} about faulted members, ${acrossCut} across a cut, ${byFaulted} by an observer while faulted), ` +
+      `${this.verdicts.length} failed verdicts (${aboutFaulted} about faulted members, ${acrossCut} across a cut, ${relayedAtHeal} relayed at a heal, ${byFaulted} by an observer while faulted), ` +
       `${falses.length} false` +
       (falses.length ? `: ${falses.slice(0, 5).map((v) => `${v.observer} said ${v.member} failed at ${(v.time / 1000).toFixed(1)}s`).join('; ')}` : '') +
       `; ${pairs} of ${hosts.length * (hosts.length - 1)} observer→member pairs checked for the whole run (the others outside fault windows); hosts no fault touched: ${untouched.join(',') || 'none'}`;

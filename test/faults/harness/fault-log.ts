@@ -22,6 +22,8 @@ export class FaultLog {
   readonly windows: HostFaultWindow[] = [];
   private readonly open = new Map<string, HostFaultWindow>();
   private readonly cuts = new Set<string>();
+  /** When the network was healed (every cut undone). */
+  private readonly heals: number[] = [];
 
   constructor(private readonly now: () => number) {}
 
@@ -49,6 +51,17 @@ export class FaultLog {
   /** `a` and `b` cannot (or one of them cannot) hear each other from now. */
   cut(a: string, b: string): void {
     this.cuts.add(pair(a, b));
+  }
+
+  /** Every cut ends now (the network is healed). */
+  networkHealed(): void {
+    this.heals.push(this.now());
+  }
+
+  /** Whether `host` was ever cut from another host and the network was healed in [t − graceMs, t]. */
+  cutHealedAround(host: string, t: number, graceMs: number): boolean {
+    if (![...this.cuts].some((p) => p.split('|').includes(host))) return false;
+    return this.heals.some((h) => h <= t && h + graceMs >= t);
   }
 
   /** Hosts that had a host fault at any time. */

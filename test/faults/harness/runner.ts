@@ -142,6 +142,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunRepor
     for (const h of c.hosts) if (h.paused) await h.signal('SIGCONT');
     for (const h of c.hosts) if (!h.running) await h.start();
     faultLog.healAll();
+    faultLog.networkHealed();
     note('heal all: network, paused and killed agents');
     await waitFor('a leader after heal', 30_000, async () => (await c.leader()) !== undefined);
     await sleep(3000);
@@ -158,7 +159,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunRepor
     });
     await watch.stop();
 
-    report.checks.push(checkLinearizable(history, 60_000));
+    report.checks.push(checkLinearizable(history, 120_000));
     report.checks.push(await checkAcknowledged(c, catalog.acked, 20_000));
     report.checks.push(await checkConvergence(c, 30_000));
     report.checks.push(await checkRaftMembership(c, 30_000));

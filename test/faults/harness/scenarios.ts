@@ -61,6 +61,7 @@ function partition(n: Nemesis, groups: Host[][], label: string): void {
 
 function heal(n: Nemesis): void {
   n.cluster.net.heal();
+  n.faults.networkHealed();
   n.note('heal network');
 }
 
