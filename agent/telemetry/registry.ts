@@ -107,8 +107,9 @@ export class Telemetry {
   }
 
   /**
-   * {@link time} for one series of sample `name`: times each call of the returned function's
-   * argument into it; the series is created at the first sample.
+   * A timer for one series of sample `name`: times each call of the returned function's
+   * argument (ms, by the injected clock) into it, failures too; the series is created at the
+   * first sample.
    */
   timer(name: string, labels: Labels = {}): <T>(fn: () => Promise<T>) => Promise<T> {
     let a: Agg | undefined;
@@ -137,16 +138,6 @@ export class Telemetry {
   /** Runs `fn` before every render; it sets gauges from current state. */
   addCollector(fn: (t: Telemetry) => void): void {
     this.collectors.push(fn);
-  }
-
-  /** Times `fn` (ms, by the injected clock) into sample `name`. */
-  async time<T>(name: string, fn: () => Promise<T>, labels: Labels = {}): Promise<T> {
-    const t0 = this.now();
-    try {
-      return await fn();
-    } finally {
-      this.sample(name, this.now() - t0, labels);
-    }
   }
 
   /** Consul's JSON form. */

@@ -24,7 +24,7 @@
  * Requests go to the leader's HTTP port (a follower would forward over RPC).
  * Prints one JSON line per measurement and a summary with herald/etcd writes/s (target ≥ 1.0).
  */
-import { freePort, HERALD_BIN } from '../lib/agents.js';
+import { freePort, HERALD_BIN, statCpuMs } from '../lib/agents.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,16 +112,11 @@ async function startServerOnce(dir: string, name: string, join_: number | undefi
   return { name, proc, http, serf };
 }
 
-/** User + system CPU time of a process so far, in ms (Linux /proc; NaN elsewhere). */
+/** User + system CPU time of a process so far, in ms (system only with HERALD_BENCH_SYS=1; Linux /proc; NaN elsewhere). */
 function cpuMs(pid: number | undefined): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    if (process.env['HERALD_BENCH_SYS'] === '1') return (Number(parts[12]) * 1000) / 100;
-    return ((Number(parts[11]) + Number(parts[12])) * 1000) / 100;
-  } catch {
-    return NaN;
-  }
+  const c = statCpuMs(`/proc/${pid}/stat`);
+  if (c === undefined) return NaN;
+  return process.env['HERALD_BENCH_SYS'] === '1' ? c[1] : c[0] + c[1];
 }
 
 /** CPU ms (user + system) of each thread of a process, by thread id: [thread name, ms] (Linux /proc). */
@@ -129,10 +124,9 @@ function threadCpuMs(pid: number | undefined): Map<string, [string, number]> {
   const out = new Map<string, [string, number]>();
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'));
-      const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, [name, ((Number(parts[11]) + Number(parts[12])) * 1000) / 100]);
+      const dir = `/proc/${pid}/task/${tid}`;
+      const c = statCpuMs(`${dir}/stat`);
+      if (c !== undefined) out.set(tid, [readFileSync(`${dir}/comm`, 'utf8').trim(), c[0] + c[1]]);
     }
   } catch {
     /* not Linux, or the process is gone */

@@ -5,10 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../agent/cli/free-port.js';
 
 /** The repository root (this file runs from `<root>/dist/bench/lib/`). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -56,25 +56,7 @@ export interface BenchAgent {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** A TCP port free on 127.0.0.1 a moment ago, never one handed out before by this process. */
-const handedOut = new Set<number>();
-export async function freePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error('bench: no free port after 50 tries');
-}
+export { freePort };
 
 /** VmRSS of a live process in kB, or undefined when it is gone. */
 export function rssKb(pid: number): number | undefined {
@@ -88,11 +70,20 @@ export function rssKb(pid: number): number | undefined {
 
 /** CPU time (user + system) a live process has used, in ms; undefined when it is gone. */
 export function cpuMs(pid: number): number | undefined {
+  const c = statCpuMs(`/proc/${pid}/stat`);
+  return c === undefined ? undefined : c[0] + c[1];
+}
+
+/**
+ * [user, system] CPU ms from a proc(5) `stat` file (a process's, or a thread's under
+ * `task/<tid>/`), or undefined when it cannot be read.
+ */
+export function statCpuMs(file: string): [number, number] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // Fields 14 and 15 of proc(5) (utime, stime) are at 11 and 12 after the comm field; 100 ticks/s on Linux.
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return [Number(fields[11]) * 10, Number(fields[12]) * 10];
   } catch {
     return undefined;
   }

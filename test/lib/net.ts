@@ -1,20 +1,9 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 
-/** A TCP port that was free on 127.0.0.1 a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createTcpServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../agent/cli/free-port.js';
 
-/** Serves a koa app's callback on an ephemeral 127.0.0.1 port; returns its base URL and a closer. */
 export async function serveApp(app: Koa): Promise<{ url: string; close: () => Promise<void> }> {
   return serveListener(app.callback());
 }
